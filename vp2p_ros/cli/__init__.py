@@ -1,0 +1,3 @@
+"""Command-line entry points (one module per verb)."""
+
+__all__: list[str] = []

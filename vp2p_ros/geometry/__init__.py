@@ -1,0 +1,39 @@
+"""Rigid-body geometry (SO(3)/SE(3)), numpy or torch."""
+
+from vp2p_ros.geometry.lie import (
+    inverse_transform,
+    interpolate_transform,
+    make_transform,
+    matrix_to_quaternion,
+    matrix_to_rpy,
+    quaternion_to_matrix,
+    rotation_angle,
+    rpy_to_matrix,
+    se3_exp,
+    se3_log,
+    skew,
+    so3_exp,
+    so3_left_jacobian,
+    so3_log,
+    transform_distance,
+    transform_points,
+)
+
+__all__ = [
+    "inverse_transform",
+    "interpolate_transform",
+    "make_transform",
+    "matrix_to_quaternion",
+    "matrix_to_rpy",
+    "quaternion_to_matrix",
+    "rotation_angle",
+    "rpy_to_matrix",
+    "se3_exp",
+    "se3_log",
+    "skew",
+    "so3_exp",
+    "so3_left_jacobian",
+    "so3_log",
+    "transform_distance",
+    "transform_points",
+]
