@@ -61,11 +61,13 @@ def _structured_dtype(msg: Any) -> np.dtype:
         names.append(name)
         formats.append((base, (count,)) if count > 1 else base)
         offsets.append(int(f.offset))
-    try:
-        return np.dtype({"names": names, "formats": formats, "offsets": offsets,
-                         "itemsize": point_step})
-    except ValueError as exc:  # overlapping fields
-        raise MalformedMessageError(f"PointField layout is invalid: {exc}") from exc
+    spans = sorted((off, off + np.dtype(fmt).itemsize, name)
+                   for off, fmt, name in zip(offsets, formats, names))
+    for (_, end, a), (start, _, b) in zip(spans, spans[1:]):
+        if start < end:
+            raise MalformedMessageError(f"PointField layout is invalid: {a!r} and {b!r} overlap")
+    return np.dtype({"names": names, "formats": formats, "offsets": offsets,
+                     "itemsize": point_step})
 
 
 def pointcloud2_to_arrays(msg: Any, *, skip_nans: bool = True) -> CloudArrays:
