@@ -36,8 +36,9 @@ class TestPinhole:
 
     def test_image_border_pixel_centre_convention(self):
         cam = CameraModel(4, 3, np.array([[1.0, 0, 0], [0, 1, 0], [0, 0, 1]]), [])
-        assert cam.contains(np.array([[-0.5, -0.5], [3.49, 2.49], [3.5, 0], [0, -0.51]])).tolist() \
-            == [True, True, False, False]
+        assert cam.contains(
+            np.array([[-0.5, -0.5], [3.49, 2.49], [3.5, 0], [0, -0.51]])
+        ).tolist() == [True, True, False, False]
 
 
 @pytest.mark.parametrize("model", list(MODELS))
@@ -47,8 +48,9 @@ class TestDistortion:
         P = points(rng)
         uv, ok = cam.project(P, in_image=False)
         if model == "equidistant":
-            ref, _ = cv2.fisheye.projectPoints(P[None], np.zeros(3), np.zeros(3), K,
-                                               np.array(MODELS[model]))
+            ref, _ = cv2.fisheye.projectPoints(
+                P[None], np.zeros(3), np.zeros(3), K, np.array(MODELS[model])
+            )
         else:
             ref, _ = cv2.projectPoints(P, np.zeros(3), np.zeros(3), K, np.array(MODELS[model]))
         np.testing.assert_allclose(uv[ok], ref.reshape(-1, 2)[ok], atol=1e-9)
@@ -70,16 +72,23 @@ class TestDistortion:
             pytest.skip("cv2.fisheye.undistortPoints covered by the round trip")
         cam = CameraModel(1280, 720, K, MODELS[model], model)
         uv = rng.uniform([100, 100], [1180, 620], (200, 2))
-        ref = cv2.undistortPoints(uv[:, None], K, np.array(MODELS[model]),
-                                  criteria=(cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 200,
-                                            1e-14)).reshape(-1, 2)
+        ref = cv2.undistortPoints(
+            uv[:, None],
+            K,
+            np.array(MODELS[model]),
+            criteria=(cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 200, 1e-14),
+        ).reshape(-1, 2)
         ours = cam.unproject(uv)[:, :2]
         inside = np.linalg.norm(ref, axis=1) < cam.max_valid_radius()
         assert inside.mean() > 0.5
         np.testing.assert_allclose(ours[inside], ref[inside], atol=1e-6)
         # outside the monotonic region there is no physical solution: NaN, never a wrong ray
-        assert np.all(np.isnan(ours[~inside]).any(axis=1) | np.isclose(
-            np.linalg.norm(ours[~inside], axis=1), np.linalg.norm(ref[~inside], axis=1)))
+        assert np.all(
+            np.isnan(ours[~inside]).any(axis=1)
+            | np.isclose(
+                np.linalg.norm(ours[~inside], axis=1), np.linalg.norm(ref[~inside], axis=1)
+            )
+        )
 
 
 def test_validity_mask_rejects_fold_back():
@@ -123,9 +132,16 @@ class TestIntrinsicsChanges:
 
 
 def _info(**kw):
-    base = dict(width=1280, height=720, distortion_model="plumb_bob", d=[0.0] * 5,
-                k=K.ravel().tolist(), binning_x=0, binning_y=0,
-                roi=types.SimpleNamespace(x_offset=0, y_offset=0, width=0, height=0))
+    base = dict(
+        width=1280,
+        height=720,
+        distortion_model="plumb_bob",
+        d=[0.0] * 5,
+        k=K.ravel().tolist(),
+        binning_x=0,
+        binning_y=0,
+        roi=types.SimpleNamespace(x_offset=0, y_offset=0, width=0, height=0),
+    )
     base.update(kw)
     return types.SimpleNamespace(**base)
 
@@ -145,23 +161,29 @@ class TestFromCameraInfo:
 
     def test_round_trip_fields(self):
         cam = CameraModel(1280, 720, K, MODELS["equidistant"], "equidistant")
-        again = CameraModel.from_camera_info(types.SimpleNamespace(
-            **cam.to_camera_info_fields(), binning_x=0, binning_y=0, roi=None))
+        again = CameraModel.from_camera_info(
+            types.SimpleNamespace(
+                **cam.to_camera_info_fields(), binning_x=0, binning_y=0, roi=None
+            )
+        )
         np.testing.assert_allclose(again.D, cam.D)
         assert again.distortion_model == "equidistant"
 
 
-@pytest.mark.parametrize("kw,match", [
-    (dict(k=[0.0] * 9), "non-positive focal length"),
-    (dict(k=[np.nan] + K.ravel().tolist()[1:]), "non-finite"),
-    (dict(k=[1.0] * 8), "must have 9 elements"),
-    (dict(distortion_model="fisheye62"), "unsupported distortion_model 'fisheye62'"),
-    (dict(distortion_model="equidistant", d=[0.1] * 5), "equidistant needs 4 coefficients"),
-    (dict(distortion_model="rational_polynomial", d=[0.1] * 5), "rational_polynomial needs 8"),
-    (dict(d=[0.1, 0.2, 0.0]), "plumb_bob needs 4 or 5 coefficients"),
-    (dict(d=[0.1, np.inf, 0, 0, 0]), "D has non-finite"),
-    (dict(width=0), "image size must be positive"),
-])
+@pytest.mark.parametrize(
+    "kw,match",
+    [
+        (dict(k=[0.0] * 9), "non-positive focal length"),
+        (dict(k=[np.nan] + K.ravel().tolist()[1:]), "non-finite"),
+        (dict(k=[1.0] * 8), "must have 9 elements"),
+        (dict(distortion_model="fisheye62"), "unsupported distortion_model 'fisheye62'"),
+        (dict(distortion_model="equidistant", d=[0.1] * 5), "equidistant needs 4 coefficients"),
+        (dict(distortion_model="rational_polynomial", d=[0.1] * 5), "rational_polynomial needs 8"),
+        (dict(d=[0.1, 0.2, 0.0]), "plumb_bob needs 4 or 5 coefficients"),
+        (dict(d=[0.1, np.inf, 0, 0, 0]), "D has non-finite"),
+        (dict(width=0), "image size must be positive"),
+    ],
+)
 def test_bad_camera_info(kw, match):
     with pytest.raises(CameraModelError, match=match):
         CameraModel.from_camera_info(_info(**kw))

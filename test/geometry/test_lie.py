@@ -93,8 +93,7 @@ class TestSo3Log:
 class TestQuaternion:
     def test_closed_form(self):
         q = np.array([0, 0, np.sin(np.pi / 4), np.cos(np.pi / 4)])  # 90 deg about z
-        np.testing.assert_allclose(quaternion_to_matrix(q), so3_exp([0, 0, np.pi / 2]),
-                                   atol=1e-15)
+        np.testing.assert_allclose(quaternion_to_matrix(q), so3_exp([0, 0, np.pi / 2]), atol=1e-15)
 
     def test_round_trip_and_sign(self, rng):
         R = so3_exp(random_rotvecs(rng, 300, np.pi))
@@ -117,14 +116,17 @@ class TestQuaternion:
 
 class TestSe3:
     def test_closed_form_pure_translation(self):
-        np.testing.assert_allclose(se3_exp([1, 2, 3, 0, 0, 0]), make_transform(np.eye(3), [1, 2, 3]))
+        np.testing.assert_allclose(
+            se3_exp([1, 2, 3, 0, 0, 0]), make_transform(np.eye(3), [1, 2, 3])
+        )
 
     def test_closed_form_screw(self):
         # rotation pi/2 about z with v = (1, 0, 0): t = J v = (sin t / t, (1 - cos t) / t, 0)
         th = np.pi / 2
         T = se3_exp([1, 0, 0, 0, 0, th])
-        np.testing.assert_allclose(T[:3, 3], [np.sin(th) / th, (1 - np.cos(th)) / th, 0],
-                                   atol=1e-15)
+        np.testing.assert_allclose(
+            T[:3, 3], [np.sin(th) / th, (1 - np.cos(th)) / th, 0], atol=1e-15
+        )
 
     def test_round_trip(self, rng):
         xi = np.concatenate([rng.normal(size=(300, 3)) * 5, random_rotvecs(rng, 300)], 1)
@@ -148,14 +150,16 @@ class TestSe3:
 class TestTransforms:
     def test_inverse(self, rng):
         T = se3_exp(rng.normal(size=(10, 6)))
-        np.testing.assert_allclose(inverse_transform(T) @ T, np.broadcast_to(np.eye(4), T.shape),
-                                   atol=1e-12)
+        np.testing.assert_allclose(
+            inverse_transform(T) @ T, np.broadcast_to(np.eye(4), T.shape), atol=1e-12
+        )
 
     def test_transform_points_direction(self):
         # T_cam_lidar maps LiDAR points into the camera frame: x_cam = R x_lidar + t
         T = make_transform(so3_exp([0, 0, np.pi / 2]), [1.0, 0, 0])
-        np.testing.assert_allclose(transform_points(T, np.array([[1.0, 0, 0]])), [[1, 1, 0]],
-                                   atol=1e-15)
+        np.testing.assert_allclose(
+            transform_points(T, np.array([[1.0, 0, 0]])), [[1, 1, 0]], atol=1e-15
+        )
 
     def test_rpy_ros_convention(self, rng):
         rpy = rng.uniform(-1.5, 1.5, size=(50, 3))
@@ -166,7 +170,9 @@ class TestTransforms:
     def test_rotation_angle_and_distance(self):
         R = so3_exp([0, np.radians(2.0), 0])
         assert rotation_angle(R) == pytest.approx(np.radians(2.0), abs=1e-14)
-        a, d = transform_distance(make_transform(np.eye(3), [0, 0, 0]), make_transform(R, [3, 4, 0]))
+        a, d = transform_distance(
+            make_transform(np.eye(3), [0, 0, 0]), make_transform(R, [3, 4, 0])
+        )
         assert a == pytest.approx(np.radians(2.0)) and d == pytest.approx(5.0)
 
     def test_interpolate(self, rng):

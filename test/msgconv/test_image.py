@@ -10,8 +10,10 @@ def rgb(rng):
     return rng.integers(0, 256, (7, 9, 3), dtype=np.uint8)
 
 
-@pytest.mark.parametrize("enc", ["rgb8", "bgr8", "mono8", "mono16", "16UC1", "32FC1", "rgba8",
-                                 "bgra8", "64FC1", "16SC1"])
+@pytest.mark.parametrize(
+    "enc",
+    ["rgb8", "bgr8", "mono8", "mono16", "16UC1", "32FC1", "rgba8", "bgra8", "64FC1", "16SC1"],
+)
 def test_round_trip(rng, enc):
     from vp2p_ros.msgconv import ENCODINGS
 
@@ -37,8 +39,9 @@ def test_step_padding(rgb):
 def test_big_endian_mono16(rng):
     arr = rng.integers(0, 65535, (4, 5), dtype=np.uint16)
     np.testing.assert_array_equal(image_to_array(make_image(arr, "mono16", big=True)), arr)
-    np.testing.assert_array_equal(image_to_rgb8(make_image(arr, "mono16", big=True))[..., 0],
-                                  (arr >> 8).astype(np.uint8))
+    np.testing.assert_array_equal(
+        image_to_rgb8(make_image(arr, "mono16", big=True))[..., 0], (arr >> 8).astype(np.uint8)
+    )
 
 
 def test_mono_and_depth_to_rgb(rng):

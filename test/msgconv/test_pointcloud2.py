@@ -6,8 +6,10 @@ from vp2p_ros.msgconv import arrays_to_pointcloud2, pointcloud2_to_arrays
 
 
 def xyzi(rng, n=24):
-    return (rng.normal(size=(n, 3)).astype(np.float32) * 10,
-            rng.uniform(0, 255, n).astype(np.float32))
+    return (
+        rng.normal(size=(n, 3)).astype(np.float32) * 10,
+        rng.uniform(0, 255, n).astype(np.float32),
+    )
 
 
 def test_round_trip(rng):
@@ -31,8 +33,14 @@ def test_any_field_order_padding_and_endianness(rng, big):
     xyz, inten = xyzi(rng)
     ring = np.arange(len(xyz), dtype=np.uint16)
     t = rng.uniform(0, 0.1, len(xyz)).astype(np.float32)
-    cols = {"ring": ring, "intensity": inten, "z": xyz[:, 2], "time": t, "x": xyz[:, 0],
-            "y": xyz[:, 1]}
+    cols = {
+        "ring": ring,
+        "intensity": inten,
+        "z": xyz[:, 2],
+        "time": t,
+        "x": xyz[:, 0],
+        "y": xyz[:, 1],
+    }
     msg = make_cloud(cols, point_step=40, pad_row=8, big=big)
     out = pointcloud2_to_arrays(msg)
     np.testing.assert_array_equal(out.xyz, xyz)

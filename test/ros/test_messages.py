@@ -34,8 +34,9 @@ def wire(msg):
 def test_cloud_round_trip_through_cdr(rng):
     xyz = rng.normal(size=(100, 3)).astype(np.float32)
     inten = rng.uniform(0, 1, 100).astype(np.float32)
-    msg = arrays_to_pointcloud2(xyz, inten, frame_id="velo", msg_cls=PointCloud2,
-                                field_cls=PointField, header_cls=Header)
+    msg = arrays_to_pointcloud2(
+        xyz, inten, frame_id="velo", msg_cls=PointCloud2, field_cls=PointField, header_cls=Header
+    )
     out = pointcloud2_to_arrays(wire(msg))
     np.testing.assert_array_equal(out.xyz, xyz)
     np.testing.assert_array_equal(out.intensity, inten)
@@ -44,8 +45,15 @@ def test_cloud_round_trip_through_cdr(rng):
 def test_padded_big_endian_cloud_as_rclpy_message(rng):
     xyz = rng.normal(size=(12, 3)).astype(np.float32)
     cols = {"intensity": np.ones(12, np.float32), "x": xyz[:, 0], "y": xyz[:, 1], "z": xyz[:, 2]}
-    msg = make_cloud(cols, point_step=32, pad_row=4, big=True, height=3,
-                     msg_cls=PointCloud2, field_cls=PointField)
+    msg = make_cloud(
+        cols,
+        point_step=32,
+        pad_row=4,
+        big=True,
+        height=3,
+        msg_cls=PointCloud2,
+        field_cls=PointField,
+    )
     np.testing.assert_array_equal(pointcloud2_to_arrays(wire(msg)).xyz, xyz)
 
 
@@ -73,8 +81,13 @@ class TestCalibrationEstimate:
 
         m = CalibrationEstimate()
         assert len(m.covariance) == 36
-        assert [m.STATE_INITIALIZING, m.STATE_CONVERGED, m.STATE_DRIFT_SUSPECTED,
-                m.STATE_DRIFT_CONFIRMED, m.STATE_FAILED] == [0, 1, 2, 3, 4]
+        assert [
+            m.STATE_INITIALIZING,
+            m.STATE_CONVERGED,
+            m.STATE_DRIFT_SUSPECTED,
+            m.STATE_DRIFT_CONFIRMED,
+            m.STATE_FAILED,
+        ] == [0, 1, 2, 3, 4]
         m.parent_frame_id, m.child_frame_id = "camera_optical", "velodyne"
         m.transform = Transform()
         m.transform.rotation.w = 1.0
@@ -82,7 +95,9 @@ class TestCalibrationEstimate:
         m.num_matches, m.num_inliers, m.quality, m.state = 2800, 1500, 0.75, 1
         got = wire(m)
         assert got.child_frame_id == "velodyne" and got.num_inliers == 1500
-        np.testing.assert_allclose(np.reshape(got.covariance, (6, 6)), np.diag([1e-4] * 3 + [1e-5] * 3))
+        np.testing.assert_allclose(
+            np.reshape(got.covariance, (6, 6)), np.diag([1e-4] * 3 + [1e-5] * 3)
+        )
 
     def test_field_checks_reject_wrong_covariance_length(self):
         from vp2p_ros.msg import CalibrationEstimate
@@ -101,15 +116,20 @@ class TestCalibrationEstimate:
         share = _install_share("vp2p_ros")
         generated = json.loads((share / "msg" / "CalibrationEstimate.json").read_text())
         store = get_typestore(Stores.ROS2_JAZZY)
-        store.register(get_types_from_msg((ROOT / "msg" / "CalibrationEstimate.msg").read_text(),
-                                          "vp2p_ros/msg/CalibrationEstimate"))
+        store.register(
+            get_types_from_msg(
+                (ROOT / "msg" / "CalibrationEstimate.msg").read_text(),
+                "vp2p_ros/msg/CalibrationEstimate",
+            )
+        )
         want = store.hash_rihs01("vp2p_ros/msg/CalibrationEstimate")
         assert generated["type_hashes"][0]["hash_string"] == want
 
 
 def _install_share(pkg: str) -> Path:
     for prefix in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep) + [
-            os.environ.get("VP2P_ROS_INSTALL", "")]:
+        os.environ.get("VP2P_ROS_INSTALL", "")
+    ]:
         if prefix and (Path(prefix) / "share" / pkg / "package.xml").is_file():
             return Path(prefix) / "share" / pkg
     pytest.skip(f"{pkg} is not installed in an ament prefix (run scripts/test.sh)")
@@ -121,7 +141,8 @@ def test_tf2_msgs_is_wire_identical_to_real_tf2():
     generated = json.loads((share / "msg" / "TFMessage.json").read_text())
     hashes = {h["type_name"]: h["hash_string"] for h in generated["type_hashes"]}
     assert hashes["tf2_msgs/msg/TFMessage"] == (
-        "RIHS01_e369d0f05a23ae52508854b66f6aa0437f3449d652e8cbf22d5abe85d020f087")
+        "RIHS01_e369d0f05a23ae52508854b66f6aa0437f3449d652e8cbf22d5abe85d020f087"
+    )
 
 
 def test_colcon_install_layout():
@@ -132,8 +153,11 @@ def test_colcon_install_layout():
     for sub in ("launch", "config", "models"):
         assert (share / sub).is_dir()
     assert (share / "config" / "protocol.yaml").is_file()
-    assert (prefix / "share" / "ament_index" / "resource_index" / "packages" / "vp2p_ros").is_file()
+    assert (
+        prefix / "share" / "ament_index" / "resource_index" / "packages" / "vp2p_ros"
+    ).is_file()
     site = next((prefix / "lib").glob("python3*/site-packages/vp2p_ros"))
     assert (site / "msg" / "_calibration_estimate.py").is_file()
     assert (site / "geometry" / "lie.py").is_file() and (site / "__init__.py").read_text().count(
-        "extend_path") == 2
+        "extend_path"
+    ) == 2

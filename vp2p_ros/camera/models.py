@@ -53,13 +53,16 @@ class CameraModel:
         if K[0, 0] <= 0 or K[1, 1] <= 0:
             raise CameraModelError(
                 f"K has non-positive focal length (fx={K[0, 0]}, fy={K[1, 1]}); an all-zero K "
-                "means the camera is uncalibrated")
+                "means the camera is uncalibrated"
+            )
         if K[1, 0] != 0 or K[2, 0] != 0 or K[2, 1] != 0 or K[2, 2] != 1:
             raise CameraModelError(f"K must be upper triangular with K[2,2]=1, got {K.tolist()}")
         model = self.distortion_model or "plumb_bob"
         if model not in DISTORTION_MODELS:
-            raise CameraModelError(f"unsupported distortion_model {model!r}; supported: "
-                                   f"{', '.join(DISTORTION_MODELS)}")
+            raise CameraModelError(
+                f"unsupported distortion_model {model!r}; supported: "
+                f"{', '.join(DISTORTION_MODELS)}"
+            )
         D = np.asarray(self.D, dtype=np.float64).ravel()
         if not np.all(np.isfinite(D)):
             raise CameraModelError("D has non-finite entries")
@@ -73,8 +76,10 @@ class CameraModel:
         if model == "pinhole" and np.any(D != 0):
             raise CameraModelError("distortion_model 'pinhole' cannot have non-zero D")
         if D.size > n and np.any(D[n:] != 0):
-            raise CameraModelError(f"{model} uses {n} coefficients; the extra ones "
-                                   f"{D[n:].tolist()} (thin prism / tilt) are not supported")
+            raise CameraModelError(
+                f"{model} uses {n} coefficients; the extra ones "
+                f"{D[n:].tolist()} (thin prism / tilt) are not supported"
+            )
         D = np.pad(D[:n], (0, max(0, n - D.size)))
         if int(self.width) <= 0 or int(self.height) <= 0:
             raise CameraModelError(f"image size must be positive, got {self.width}x{self.height}")
@@ -88,7 +93,7 @@ class CameraModel:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_camera_info(cls, info: Any) -> "CameraModel":
+    def from_camera_info(cls, info: Any) -> CameraModel:
         """Build the model of the published image from a CameraInfo-shaped object.
 
         Binning and ROI (CameraInfo's sub-sampling fields) are applied to the calibration, so the
@@ -100,14 +105,20 @@ class CameraModel:
         k = np.asarray(info.k, dtype=np.float64)
         if k.size != 9:
             raise CameraModelError(f"CameraInfo.k must have 9 elements, got {k.size}")
-        cam = cls(int(info.width), int(info.height), k.reshape(3, 3), np.asarray(info.d),
-                  str(info.distortion_model))
+        cam = cls(
+            int(info.width),
+            int(info.height),
+            k.reshape(3, 3),
+            np.asarray(info.d),
+            str(info.distortion_model),
+        )
         bx = max(int(getattr(info, "binning_x", 0) or 0), 1)
         by = max(int(getattr(info, "binning_y", 0) or 0), 1)
         roi = getattr(info, "roi", None)
         if roi is not None and int(roi.width) > 0 and int(roi.height) > 0:
-            cam = cam.cropped(int(roi.x_offset), int(roi.y_offset), int(roi.width),
-                              int(roi.height))
+            cam = cam.cropped(
+                int(roi.x_offset), int(roi.y_offset), int(roi.width), int(roi.height)
+            )
         if bx > 1 or by > 1:
             cam = cam.scaled(1.0 / bx, 1.0 / by, width=cam.width // bx, height=cam.height // by)
         return cam
@@ -116,14 +127,26 @@ class CameraModel:
         """Return the CameraInfo fields (width, height, distortion_model, d, k, r, p)."""
         P = np.zeros((3, 4))
         P[:, :3] = self.K
-        return {"width": self.width, "height": self.height,
-                "distortion_model": self.distortion_model, "d": self.D.tolist(),
-                "k": self.K.ravel().tolist(), "r": np.eye(3).ravel().tolist(),
-                "p": P.ravel().tolist()}
+        return {
+            "width": self.width,
+            "height": self.height,
+            "distortion_model": self.distortion_model,
+            "d": self.D.tolist(),
+            "k": self.K.ravel().tolist(),
+            "r": np.eye(3).ravel().tolist(),
+            "p": P.ravel().tolist(),
+        }
 
     # ------------------------------------------------------------------ intrinsics changes
-    def scaled(self, sx: float, sy: float | None = None, *, width: int | None = None,
-               height: int | None = None, half_pixel: bool = False) -> "CameraModel":
+    def scaled(
+        self,
+        sx: float,
+        sy: float | None = None,
+        *,
+        width: int | None = None,
+        height: int | None = None,
+        half_pixel: bool = False,
+    ) -> CameraModel:
         """Return the model of the image resized by factors (sx, sy).
 
         Args:
@@ -144,17 +167,16 @@ class CameraModel:
         h = int(round(self.height * sy)) if height is None else int(height)
         return dataclasses.replace(self, width=w, height=h, K=K)
 
-    def cropped(self, x0: int, y0: int, width: int, height: int) -> "CameraModel":
+    def cropped(self, x0: int, y0: int, width: int, height: int) -> CameraModel:
         """Return the model of the sub-image whose top-left pixel is (x0, y0) in this image."""
         K = self.K.copy()
         K[0, 2] -= x0
         K[1, 2] -= y0
         return dataclasses.replace(self, width=int(width), height=int(height), K=K)
 
-    def for_feature_map(self, stride: int) -> "CameraModel":
+    def for_feature_map(self, stride: int) -> CameraModel:
         """Return the model of a feature map of stride ``stride`` (VP2P: K_4 = K / 4, no shift)."""
-        return self.scaled(1.0 / stride, width=self.width // stride,
-                           height=self.height // stride)
+        return self.scaled(1.0 / stride, width=self.width // stride, height=self.height // stride)
 
     @property
     def is_pinhole(self) -> bool:
@@ -207,13 +229,19 @@ class CameraModel:
             jy = (self.distort(x + [0, eps]) - self.distort(x - [0, eps])) / (2 * eps)
             det = jx[..., 0] * jy[..., 1] - jy[..., 0] * jx[..., 1]
             det = np.where(np.abs(det) < 1e-12, 1e-12, det)
-            step = np.stack([(jy[..., 1] * f[..., 0] - jy[..., 0] * f[..., 1]) / det,
-                             (-jx[..., 1] * f[..., 0] + jx[..., 0] * f[..., 1]) / det], -1)
+            step = np.stack(
+                [
+                    (jy[..., 1] * f[..., 0] - jy[..., 0] * f[..., 1]) / det,
+                    (-jx[..., 1] * f[..., 0] + jx[..., 0] * f[..., 1]) / det,
+                ],
+                -1,
+            )
             limit = 0.25 * np.maximum(np.linalg.norm(x, axis=-1), 0.05)
             norm = np.linalg.norm(step, axis=-1)
             x = x - step * np.minimum(1.0, limit / np.maximum(norm, 1e-300))[..., None]
         bad = (np.linalg.norm(self.distort(x) - xd, axis=-1) > 1e-9) | (
-            np.linalg.norm(x, axis=-1) > self.max_valid_radius())
+            np.linalg.norm(x, axis=-1) > self.max_valid_radius()
+        )
         x[bad] = np.nan
         return x
 
@@ -238,8 +266,9 @@ class CameraModel:
         return _monotonic_limit(self.distortion_model, tuple(self.D))
 
     # ------------------------------------------------------------------ projection
-    def project(self, points_cam: np.ndarray, *, in_image: bool = True
-                ) -> tuple[np.ndarray, np.ndarray]:
+    def project(
+        self, points_cam: np.ndarray, *, in_image: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Project points in the camera optical frame to pixels.
 
         Args:
@@ -282,8 +311,12 @@ class CameraModel:
         """(N,) bool: pixel coordinates inside the image (pixel-centre convention)."""
         uv = np.asarray(uv, dtype=np.float64)
         with np.errstate(invalid="ignore"):
-            return ((uv[..., 0] >= -0.5) & (uv[..., 0] < self.width - 0.5)
-                    & (uv[..., 1] >= -0.5) & (uv[..., 1] < self.height - 0.5))
+            return (
+                (uv[..., 0] >= -0.5)
+                & (uv[..., 0] < self.width - 0.5)
+                & (uv[..., 1] >= -0.5)
+                & (uv[..., 1] < self.height - 0.5)
+            )
 
     def unproject(self, uv: np.ndarray, depth: np.ndarray | float | None = None) -> np.ndarray:
         """Back-project pixels (N, 2) to rays with z = 1, or to points at ``depth`` (z, metres)."""

@@ -41,19 +41,23 @@ class Frame:
 
     def __post_init__(self) -> None:
         if self.image.ndim != 3 or self.image.shape[2] != 3 or self.image.dtype != np.uint8:
-            raise ValueError(f"image must be (H, W, 3) uint8, got {self.image.shape} "
-                             f"{self.image.dtype}")
+            raise ValueError(
+                f"image must be (H, W, 3) uint8, got {self.image.shape} {self.image.dtype}"
+            )
         if (self.image.shape[1], self.image.shape[0]) != (self.camera.width, self.camera.height):
-            raise ValueError(f"image is {self.image.shape[1]}x{self.image.shape[0]} but the "
-                             f"camera model is {self.camera.width}x{self.camera.height}")
+            raise ValueError(
+                f"image is {self.image.shape[1]}x{self.image.shape[0]} but the "
+                f"camera model is {self.camera.width}x{self.camera.height}"
+            )
         self.points = np.asarray(self.points, dtype=np.float32)
         if self.points.ndim != 2 or self.points.shape[1] != 3:
             raise ValueError(f"points must be (N, 3), got {self.points.shape}")
         if self.intensity is not None:
             self.intensity = np.asarray(self.intensity, dtype=np.float32).reshape(-1)
             if len(self.intensity) != len(self.points):
-                raise ValueError(f"{len(self.intensity)} intensities for "
-                                 f"{len(self.points)} points")
+                raise ValueError(
+                    f"{len(self.intensity)} intensities for {len(self.points)} points"
+                )
         if self.normals is not None and np.shape(self.normals) != self.points.shape:
             raise ValueError(f"normals must be {self.points.shape}, got {np.shape(self.normals)}")
         if self.T_cam_lidar is not None:

@@ -37,11 +37,13 @@ def read_velodyne_bin(path: str | Path, columns: int = 4) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f"scan not found: {path}")
-    raw = np.fromfile(path, dtype="<f4")
-    if raw.size % columns:
-        raise DatasetError(f"{path}: {raw.size} floats is not a multiple of {columns} "
-                           "(truncated file or wrong column count)")
-    return raw.reshape(-1, columns)
+    size = path.stat().st_size
+    if size % (4 * columns):
+        raise DatasetError(
+            f"{path}: {size} bytes is not a multiple of {columns} float32 "
+            f"columns (truncated file or wrong column count)"
+        )
+    return np.fromfile(path, dtype="<f4").reshape(-1, columns)
 
 
 def read_key_value_calib(path: str | Path) -> dict[str, np.ndarray]:

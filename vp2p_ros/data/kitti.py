@@ -16,8 +16,13 @@ from vp2p_ros.data.frame import Frame
 from vp2p_ros.data.io import read_key_value_calib, read_rgb, read_velodyne_bin, require
 from vp2p_ros.errors import DatasetError
 
-__all__ = ["split_projection_matrix", "load_kitti_raw", "load_kitti_object",
-           "load_kitti_odometry", "kitti_raw_indices"]
+__all__ = [
+    "split_projection_matrix",
+    "load_kitti_raw",
+    "load_kitti_object",
+    "load_kitti_odometry",
+    "kitti_raw_indices",
+]
 
 _PERIOD_NS = 100_000_000  # KITTI sensors run at 10 Hz
 
@@ -47,9 +52,16 @@ def _pad4(R: np.ndarray, t: np.ndarray | None = None) -> np.ndarray:
 def _frame(image, scan, K, T, name, index, stamps=None) -> Frame:
     h, w = image.shape[:2]
     stamp = int(stamps[index]) if stamps is not None else index * _PERIOD_NS
-    return Frame(image=image, points=scan[:, :3], intensity=scan[:, 3],
-                 camera=CameraModel(w, h, K, [], "plumb_bob"), T_cam_lidar=T,
-                 stamp_ns=stamp, points_stamp_ns=stamp, name=name)
+    return Frame(
+        image=image,
+        points=scan[:, :3],
+        intensity=scan[:, 3],
+        camera=CameraModel(w, h, K, [], "plumb_bob"),
+        T_cam_lidar=T,
+        stamp_ns=stamp,
+        points_stamp_ns=stamp,
+        name=name,
+    )
 
 
 def _find_calib(root: Path, name: str) -> Path:
@@ -103,8 +115,9 @@ def load_kitti_raw(drive: str | Path, index: int, camera: int = 2) -> Frame:
     image = read_rgb(img_dir / "data" / f"{index:010d}.png")
     scan = read_velodyne_bin(drive / "velodyne_points" / "data" / f"{index:010d}.bin")
     stamps = _read_timestamps(img_dir / "timestamps.txt")
-    frame = _frame(image, scan, K, T_p @ R_rect @ Tr, f"kitti_raw/{drive.name}/{index:010d}",
-                   index, stamps)
+    frame = _frame(
+        image, scan, K, T_p @ R_rect @ Tr, f"kitti_raw/{drive.name}/{index:010d}", index, stamps
+    )
     lidar_stamps = _read_timestamps(drive / "velodyne_points" / "timestamps.txt")
     if lidar_stamps is not None:
         frame.points_stamp_ns = int(lidar_stamps[index])
@@ -120,8 +133,11 @@ def load_kitti_object(root: str | Path, index: int) -> Frame:
     path = root / "calib" / f"{index:06d}.txt"
     calib = read_key_value_calib(path)
     K, T_p = split_projection_matrix(require(calib, "P2", 12, path))
-    T = T_p @ _pad4(require(calib, "R0_rect", 9, path)) @ np.vstack(
-        [require(calib, "Tr_velo_to_cam", 12, path).reshape(3, 4), [0, 0, 0, 1]])
+    T = (
+        T_p
+        @ _pad4(require(calib, "R0_rect", 9, path))
+        @ np.vstack([require(calib, "Tr_velo_to_cam", 12, path).reshape(3, 4), [0, 0, 0, 1]])
+    )
     image = read_rgb(root / "image_2" / f"{index:06d}.png")
     scan = read_velodyne_bin(root / "velodyne" / f"{index:06d}.bin")
     return _frame(image, scan, K, T, f"kitti_object/{index:06d}", index)
@@ -143,7 +159,9 @@ def load_kitti_odometry(root: str | Path, sequence: int, index: int, camera: int
     K, T_p = split_projection_matrix(require(calib, f"P{camera}", 12, path))
     Tr = np.vstack([require(calib, "Tr", 12, path).reshape(3, 4), [0, 0, 0, 1]])
     seq_dir = f"sequences/{sequence:02d}"
-    image = read_rgb(root / "data_odometry_color" / seq_dir / f"image_{camera}" / f"{index:06d}.png")
+    image = read_rgb(
+        root / "data_odometry_color" / seq_dir / f"image_{camera}" / f"{index:06d}.png"
+    )
     vel = root / "data_odometry_velodyne" / seq_dir
     npy = vel / "voxel0.1-SNr0.6" / f"{index:06d}.npy"
     normals = None

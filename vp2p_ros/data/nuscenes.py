@@ -25,8 +25,10 @@ __all__ = ["NuScenesTables", "load_nuscenes"]
 
 def _pose(rec: dict) -> np.ndarray:
     w, x, y, z = rec["rotation"]
-    return make_transform(quaternion_to_matrix(np.array([x, y, z, w], dtype=np.float64)),
-                          np.asarray(rec["translation"], dtype=np.float64))
+    return make_transform(
+        quaternion_to_matrix(np.array([x, y, z, w], dtype=np.float64)),
+        np.asarray(rec["translation"], dtype=np.float64),
+    )
 
 
 class NuScenesTables:
@@ -50,32 +52,46 @@ class NuScenesTables:
 
     def channel(self, sd: dict) -> str:
         return self.sensor[self.calibrated_sensor[sd["calibrated_sensor_token"]]["sensor_token"]][
-            "channel"]
+            "channel"
+        ]
 
     def key_frame(self, sample_token: str, channel: str) -> dict:
         for sd in self.sample_data.values():
-            if (sd["sample_token"] == sample_token and sd.get("is_key_frame", True)
-                    and self.channel(sd) == channel):
+            if (
+                sd["sample_token"] == sample_token
+                and sd.get("is_key_frame", True)
+                and self.channel(sd) == channel
+            ):
                 return sd
         raise DatasetError(f"sample {sample_token} has no key frame on channel {channel}")
 
 
-def load_nuscenes(tables: NuScenesTables, sample_token: str, camera: str = "CAM_FRONT",
-                  lidar: str = "LIDAR_TOP") -> Frame:
+def load_nuscenes(
+    tables: NuScenesTables, sample_token: str, camera: str = "CAM_FRONT", lidar: str = "LIDAR_TOP"
+) -> Frame:
     """Load the key-frame camera image and LiDAR sweep of one sample."""
     cam_sd, lid_sd = tables.key_frame(sample_token, camera), tables.key_frame(sample_token, lidar)
     cam_cs = tables.calibrated_sensor[cam_sd["calibrated_sensor_token"]]
     lid_cs = tables.calibrated_sensor[lid_sd["calibrated_sensor_token"]]
     T_global_egocam = _pose(tables.ego_pose[cam_sd["ego_pose_token"]])
     T_global_egolid = _pose(tables.ego_pose[lid_sd["ego_pose_token"]])
-    T = (inverse_transform(_pose(cam_cs)) @ inverse_transform(T_global_egocam)
-         @ T_global_egolid @ _pose(lid_cs))
+    T = (
+        inverse_transform(_pose(cam_cs))
+        @ inverse_transform(T_global_egocam)
+        @ T_global_egolid
+        @ _pose(lid_cs)
+    )
     image = read_rgb(tables.root / cam_sd["filename"])
     scan = read_velodyne_bin(tables.root / lid_sd["filename"], columns=5)  # x y z intensity ring
     K = np.asarray(cam_cs["camera_intrinsic"], dtype=np.float64)
     h, w = image.shape[:2]
-    return Frame(image=image, points=scan[:, :3], intensity=scan[:, 3],
-                 camera=CameraModel(w, h, K, [], "plumb_bob"), T_cam_lidar=T,
-                 stamp_ns=int(cam_sd["timestamp"]) * 1000,
-                 points_stamp_ns=int(lid_sd["timestamp"]) * 1000,
-                 name=f"nuscenes/{sample_token}/{camera}")
+    return Frame(
+        image=image,
+        points=scan[:, :3],
+        intensity=scan[:, 3],
+        camera=CameraModel(w, h, K, [], "plumb_bob"),
+        T_cam_lidar=T,
+        stamp_ns=int(cam_sd["timestamp"]) * 1000,
+        points_stamp_ns=int(lid_sd["timestamp"]) * 1000,
+        name=f"nuscenes/{sample_token}/{camera}",
+    )

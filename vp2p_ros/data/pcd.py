@@ -10,8 +10,18 @@ from vp2p_ros.errors import DatasetError
 
 __all__ = ["read_pcd", "lzf_decompress"]
 
-_TYPES = {("F", 4): "f4", ("F", 8): "f8", ("U", 1): "u1", ("U", 2): "u2", ("U", 4): "u4",
-          ("U", 8): "u8", ("I", 1): "i1", ("I", 2): "i2", ("I", 4): "i4", ("I", 8): "i8"}
+_TYPES = {
+    ("F", 4): "f4",
+    ("F", 8): "f8",
+    ("U", 1): "u1",
+    ("U", 2): "u2",
+    ("U", 4): "u4",
+    ("U", 8): "u8",
+    ("I", 1): "i1",
+    ("I", 2): "i2",
+    ("I", 4): "i4",
+    ("I", 8): "i8",
+}
 
 
 def lzf_decompress(data: bytes, out_len: int) -> bytes:
@@ -31,7 +41,7 @@ def lzf_decompress(data: bytes, out_len: int) -> bytes:
                 ln = ctrl + 1
                 if op + ln > out_len or ip + ln > n:
                     raise DatasetError("corrupt LZF stream (literal overruns)")
-                out[op:op + ln] = data[ip:ip + ln]
+                out[op : op + ln] = data[ip : ip + ln]
                 ip += ln
                 op += ln
                 continue
@@ -45,10 +55,10 @@ def lzf_decompress(data: bytes, out_len: int) -> bytes:
             if ref < 0 or op + ln > out_len:
                 raise DatasetError("corrupt LZF stream (back reference out of range)")
             if ref + ln <= op:
-                out[op:op + ln] = out[ref:ref + ln]
+                out[op : op + ln] = out[ref : ref + ln]
             else:  # overlapping copy repeats the last (op - ref) bytes
                 period = bytes(out[ref:op])
-                out[op:op + ln] = (period * (ln // len(period) + 1))[:ln]
+                out[op : op + ln] = (period * (ln // len(period) + 1))[:ln]
             op += ln
     except IndexError as exc:
         raise DatasetError("corrupt LZF stream (truncated)") from exc
@@ -95,17 +105,19 @@ def read_pcd(path: str | Path) -> np.ndarray:
         fmts = [_TYPES[(t.upper(), s)] for t, s in zip(types, sizes)]
     except KeyError as exc:
         raise DatasetError(f"{path}: unsupported PCD field type {exc}") from exc
-    descr = [(n if n != "_" else f"_pad{i}", "<" + f, (c,) if c > 1 else ())
-             for i, (n, f, c) in enumerate(zip(names, fmts, counts))]
+    descr = [
+        (n if n != "_" else f"_pad{i}", "<" + f, (c,) if c > 1 else ())
+        for i, (n, f, c) in enumerate(zip(names, fmts, counts))
+    ]
     dtype = np.dtype(descr)
     body = raw[pos:]
     if mode == "ascii":
         vals = np.loadtxt(body.decode("ascii").splitlines(), dtype=np.float64, ndmin=2)
         out = np.zeros(len(vals), dtype)
         col = 0
-        for (name, _, shape) in descr:
+        for name, _, shape in descr:
             c = shape[0] if shape else 1
-            out[name] = vals[:, col:col + c].reshape(out[name].shape)
+            out[name] = vals[:, col : col + c].reshape(out[name].shape)
             col += c
         return out
     if mode == "binary":
@@ -118,10 +130,10 @@ def read_pcd(path: str | Path) -> np.ndarray:
         csize, usize = np.frombuffer(body[:8], "<u4")
         if usize != npts * dtype.itemsize or len(body) < 8 + csize:
             raise DatasetError(f"{path}: binary_compressed sizes do not match the header")
-        buf = lzf_decompress(body[8:8 + int(csize)], int(usize))
+        buf = lzf_decompress(body[8 : 8 + int(csize)], int(usize))
         out = np.zeros(npts, dtype)
         off = 0  # the uncompressed block stores each field contiguously (column-major)
-        for (name, fmt, shape) in descr:
+        for name, fmt, shape in descr:
             ft = np.dtype((fmt, shape)) if shape else np.dtype(fmt)
             out[name] = np.frombuffer(buf, dtype=ft, count=npts, offset=off)
             off += ft.itemsize * npts

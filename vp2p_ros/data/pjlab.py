@@ -28,8 +28,10 @@ def load_pjlab(folder: str | Path) -> Frame:
     if "D" not in calib:
         raise DatasetError(f"{path}: missing entry 'D'")
     T = np.vstack([require(calib, "T", 12, path).reshape(3, 4), [0, 0, 0, 1]])
-    img_path = next((folder / n for n in ("calib.png", "calib.jpg") if (folder / n).is_file()),
-                    folder / "calib.png")
+    img_path = next(
+        (folder / n for n in ("calib.png", "calib.jpg") if (folder / n).is_file()),
+        folder / "calib.png",
+    )
     image = read_rgb(img_path)
     cloud = read_pcd(folder / "calib.pcd")
     xyz = np.stack([cloud["x"], cloud["y"], cloud["z"]], -1).astype(np.float32)
@@ -39,6 +41,13 @@ def load_pjlab(folder: str | Path) -> Frame:
     if "timestamp" in cloud.dtype.names and keep.any():
         stamp = int(float(np.median(cloud["timestamp"][keep])) * 1e9)
     h, w = image.shape[:2]
-    return Frame(image=image, points=xyz[keep], intensity=None if inten is None else inten[keep],
-                 camera=CameraModel(w, h, K, calib["D"], "plumb_bob"), T_cam_lidar=T,
-                 stamp_ns=stamp, points_stamp_ns=stamp, name=f"pjlab/{folder.name}")
+    return Frame(
+        image=image,
+        points=xyz[keep],
+        intensity=None if inten is None else inten[keep],
+        camera=CameraModel(w, h, K, calib["D"], "plumb_bob"),
+        T_cam_lidar=T,
+        stamp_ns=stamp,
+        points_stamp_ns=stamp,
+        name=f"pjlab/{folder.name}",
+    )

@@ -1,8 +1,8 @@
 """Rigid-body geometry (SO(3)/SE(3)), numpy or torch."""
 
 from vp2p_ros.geometry.lie import (
-    inverse_transform,
     interpolate_transform,
+    inverse_transform,
     make_transform,
     matrix_to_quaternion,
     matrix_to_rpy,

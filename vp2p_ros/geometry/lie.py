@@ -63,9 +63,10 @@ def _numpy_compatible(fn):
 
 
 def _check_last(x: torch.Tensor, dims: tuple, name: str) -> None:
-    if tuple(x.shape[-len(dims):]) != dims:
-        raise ValueError(f"{name} must have shape (..., {', '.join(map(str, dims))}), "
-                         f"got {tuple(x.shape)}")
+    if tuple(x.shape[-len(dims) :]) != dims:
+        raise ValueError(
+            f"{name} must have shape (..., {', '.join(map(str, dims))}), got {tuple(x.shape)}"
+        )
 
 
 @_numpy_compatible
@@ -137,19 +138,56 @@ def matrix_to_quaternion(R):
     m = R
     tr = m[..., 0, 0] + m[..., 1, 1] + m[..., 2, 2]
     # four candidate solutions, each exact where its leading component is large
-    cands = torch.stack([
-        torch.stack([m[..., 2, 1] - m[..., 1, 2], m[..., 0, 2] - m[..., 2, 0],
-                     m[..., 1, 0] - m[..., 0, 1], 1 + tr], -1),
-        torch.stack([1 + m[..., 0, 0] - m[..., 1, 1] - m[..., 2, 2], m[..., 0, 1] + m[..., 1, 0],
-                     m[..., 0, 2] + m[..., 2, 0], m[..., 2, 1] - m[..., 1, 2]], -1),
-        torch.stack([m[..., 0, 1] + m[..., 1, 0], 1 - m[..., 0, 0] + m[..., 1, 1] - m[..., 2, 2],
-                     m[..., 1, 2] + m[..., 2, 1], m[..., 0, 2] - m[..., 2, 0]], -1),
-        torch.stack([m[..., 0, 2] + m[..., 2, 0], m[..., 1, 2] + m[..., 2, 1],
-                     1 - m[..., 0, 0] - m[..., 1, 1] + m[..., 2, 2], m[..., 1, 0] - m[..., 0, 1]], -1),
-    ], -2)  # (..., 4, 4): candidate i has 4*q_i^2 in its "leading" slot
-    lead = torch.stack([1 + tr, 1 + m[..., 0, 0] - m[..., 1, 1] - m[..., 2, 2],
-                        1 - m[..., 0, 0] + m[..., 1, 1] - m[..., 2, 2],
-                        1 - m[..., 0, 0] - m[..., 1, 1] + m[..., 2, 2]], -1)
+    cands = torch.stack(
+        [
+            torch.stack(
+                [
+                    m[..., 2, 1] - m[..., 1, 2],
+                    m[..., 0, 2] - m[..., 2, 0],
+                    m[..., 1, 0] - m[..., 0, 1],
+                    1 + tr,
+                ],
+                -1,
+            ),
+            torch.stack(
+                [
+                    1 + m[..., 0, 0] - m[..., 1, 1] - m[..., 2, 2],
+                    m[..., 0, 1] + m[..., 1, 0],
+                    m[..., 0, 2] + m[..., 2, 0],
+                    m[..., 2, 1] - m[..., 1, 2],
+                ],
+                -1,
+            ),
+            torch.stack(
+                [
+                    m[..., 0, 1] + m[..., 1, 0],
+                    1 - m[..., 0, 0] + m[..., 1, 1] - m[..., 2, 2],
+                    m[..., 1, 2] + m[..., 2, 1],
+                    m[..., 0, 2] - m[..., 2, 0],
+                ],
+                -1,
+            ),
+            torch.stack(
+                [
+                    m[..., 0, 2] + m[..., 2, 0],
+                    m[..., 1, 2] + m[..., 2, 1],
+                    1 - m[..., 0, 0] - m[..., 1, 1] + m[..., 2, 2],
+                    m[..., 1, 0] - m[..., 0, 1],
+                ],
+                -1,
+            ),
+        ],
+        -2,
+    )  # (..., 4, 4): candidate i has 4*q_i^2 in its "leading" slot
+    lead = torch.stack(
+        [
+            1 + tr,
+            1 + m[..., 0, 0] - m[..., 1, 1] - m[..., 2, 2],
+            1 - m[..., 0, 0] + m[..., 1, 1] - m[..., 2, 2],
+            1 - m[..., 0, 0] - m[..., 1, 1] + m[..., 2, 2],
+        ],
+        -1,
+    )
     idx = lead.argmax(-1)
     q = torch.gather(cands, -2, idx[..., None, None].expand(*idx.shape, 1, 4)).squeeze(-2)
     q = q / q.norm(dim=-1, keepdim=True)
@@ -174,11 +212,20 @@ def quaternion_to_matrix(q):
     if not bool(torch.all(torch.isfinite(n) & (n > 1e-12))):
         raise ValueError("quaternion with zero or non-finite norm cannot represent a rotation")
     x, y, z, w = (q / n).unbind(-1)
-    return torch.stack([
-        1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w),
-        2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w),
-        2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y),
-    ], -1).reshape(*q.shape[:-1], 3, 3)
+    return torch.stack(
+        [
+            1 - 2 * (y * y + z * z),
+            2 * (x * y - z * w),
+            2 * (x * z + y * w),
+            2 * (x * y + z * w),
+            1 - 2 * (x * x + z * z),
+            2 * (y * z - x * w),
+            2 * (x * z - y * w),
+            2 * (y * z + x * w),
+            1 - 2 * (x * x + y * y),
+        ],
+        -1,
+    ).reshape(*q.shape[:-1], 3, 3)
 
 
 @_numpy_compatible
@@ -198,8 +245,11 @@ def so3_log(R):
     n2 = (v * v).sum(-1)
     small = n2 < _SMALL**2
     n = torch.where(small, torch.ones_like(n2), n2).sqrt()
-    scale = torch.where(small, 2 / w.clamp_min(1e-12) * (1 - n2 / (3 * w * w).clamp_min(1e-24)),
-                        2 * torch.atan2(n, w) / n)
+    scale = torch.where(
+        small,
+        2 / w.clamp_min(1e-12) * (1 - n2 / (3 * w * w).clamp_min(1e-24)),
+        2 * torch.atan2(n, w) / n,
+    )
     return v * scale[..., None]
 
 
@@ -256,8 +306,11 @@ def se3_log(T):
     small = th2 < _SMALL**2
     th2s = torch.where(small, torch.ones_like(th2), th2)
     th = th2s.sqrt()
-    d = torch.where(small, 1.0 / 12 + th2 / 720,
-                    (1 - th * torch.sin(th) / (2 * (1 - torch.cos(th)).clamp_min(1e-30))) / th2s)
+    d = torch.where(
+        small,
+        1.0 / 12 + th2 / 720,
+        (1 - th * torch.sin(th) / (2 * (1 - torch.cos(th)).clamp_min(1e-30))) / th2s,
+    )
     k = skew(w)
     eye = torch.eye(3, dtype=T.dtype, device=T.device).expand(k.shape)
     j_inv = eye - 0.5 * k + d[..., None, None] * (k @ k)
@@ -271,11 +324,20 @@ def rpy_to_matrix(rpy):
     _check_last(rpy, (3,), "rpy")
     r, p, y = rpy.unbind(-1)
     cr, sr, cp, sp, cy, sy = r.cos(), r.sin(), p.cos(), p.sin(), y.cos(), y.sin()
-    return torch.stack([
-        cy * cp, cy * sp * sr - sy * cr, cy * sp * cr + sy * sr,
-        sy * cp, sy * sp * sr + cy * cr, sy * sp * cr - cy * sr,
-        -sp, cp * sr, cp * cr,
-    ], -1).reshape(*rpy.shape[:-1], 3, 3)
+    return torch.stack(
+        [
+            cy * cp,
+            cy * sp * sr - sy * cr,
+            cy * sp * cr + sy * sr,
+            sy * cp,
+            sy * sp * sr + cy * cr,
+            sy * sp * cr - cy * sr,
+            -sp,
+            cp * sr,
+            cp * cr,
+        ],
+        -1,
+    ).reshape(*rpy.shape[:-1], 3, 3)
 
 
 @_numpy_compatible

@@ -47,7 +47,8 @@ def _structured_dtype(msg: Any) -> np.dtype:
         name = str(f.name)
         if int(f.datatype) not in POINTFIELD_DTYPES:
             raise UnsupportedEncodingError(
-                f"PointField {name!r} has unknown datatype {int(f.datatype)} (valid: 1..8)")
+                f"PointField {name!r} has unknown datatype {int(f.datatype)} (valid: 1..8)"
+            )
         count = int(f.count)
         if count < 1:
             raise MalformedMessageError(f"PointField {name!r} has count {count} (must be >= 1)")
@@ -55,19 +56,23 @@ def _structured_dtype(msg: Any) -> np.dtype:
         if int(f.offset) < 0 or int(f.offset) + base.itemsize * count > point_step:
             raise MalformedMessageError(
                 f"PointField {name!r} (offset {int(f.offset)}, {base.itemsize * count} bytes) "
-                f"does not fit in point_step {point_step}")
+                f"does not fit in point_step {point_step}"
+            )
         if name in names:
             raise MalformedMessageError(f"duplicate PointField name {name!r}")
         names.append(name)
         formats.append((base, (count,)) if count > 1 else base)
         offsets.append(int(f.offset))
-    spans = sorted((off, off + np.dtype(fmt).itemsize, name)
-                   for off, fmt, name in zip(offsets, formats, names))
+    spans = sorted(
+        (off, off + np.dtype(fmt).itemsize, name)
+        for off, fmt, name in zip(offsets, formats, names)
+    )
     for (_, end, a), (start, _, b) in zip(spans, spans[1:]):
         if start < end:
             raise MalformedMessageError(f"PointField layout is invalid: {a!r} and {b!r} overlap")
-    return np.dtype({"names": names, "formats": formats, "offsets": offsets,
-                     "itemsize": point_step})
+    return np.dtype(
+        {"names": names, "formats": formats, "offsets": offsets, "itemsize": point_step}
+    )
 
 
 def pointcloud2_to_arrays(msg: Any, *, skip_nans: bool = True) -> CloudArrays:
@@ -98,12 +103,14 @@ def pointcloud2_to_arrays(msg: Any, *, skip_nans: bool = True) -> CloudArrays:
     dtype = _structured_dtype(msg)
     if row_step < w * point_step:
         raise MalformedMessageError(
-            f"row_step {row_step} is smaller than width*point_step = {w * point_step}")
+            f"row_step {row_step} is smaller than width*point_step = {w * point_step}"
+        )
     data = message_bytes(msg.data)
     if data.size != row_step * h:
         raise MalformedMessageError(
             f"data has {data.size} bytes, expected row_step*height = {row_step}*{h} = "
-            f"{row_step * h}")
+            f"{row_step * h}"
+        )
     rows = data.reshape(h, row_step)[:, : w * point_step]
     cloud = np.ascontiguousarray(rows).view(dtype).reshape(h, w)
     xyz = np.stack([_as_scalar(cloud, "x"), _as_scalar(cloud, "y"), _as_scalar(cloud, "z")], -1)
@@ -127,9 +134,16 @@ def _as_scalar(cloud: np.ndarray, name: str) -> np.ndarray:
     return col.astype(col.dtype.newbyteorder("="), copy=False)
 
 
-def arrays_to_pointcloud2(xyz: np.ndarray, intensity: np.ndarray | None = None, *,
-                          frame_id: str = "", stamp: Any = None, msg_cls: Any = None,
-                          field_cls: Any = None, header_cls: Any = None) -> Any:
+def arrays_to_pointcloud2(
+    xyz: np.ndarray,
+    intensity: np.ndarray | None = None,
+    *,
+    frame_id: str = "",
+    stamp: Any = None,
+    msg_cls: Any = None,
+    field_cls: Any = None,
+    header_cls: Any = None,
+) -> Any:
     """Build an unorganised little-endian float32 PointCloud2 (x, y, z[, intensity]).
 
     Args:

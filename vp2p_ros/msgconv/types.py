@@ -9,8 +9,15 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-__all__ = ["Time", "Header", "PointField", "PointCloud2", "Image", "RegionOfInterest",
-           "CameraInfo"]
+__all__ = [
+    "Time",
+    "Header",
+    "PointField",
+    "PointCloud2",
+    "Image",
+    "RegionOfInterest",
+    "CameraInfo",
+]
 
 
 @dataclasses.dataclass

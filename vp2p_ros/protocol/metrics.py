@@ -35,9 +35,13 @@ def registration_errors(T_pred: np.ndarray, T_gt: np.ndarray) -> dict[str, np.nd
     rre = np.abs(Rotation.from_matrix(R).as_euler("xzy", degrees=True)).sum(-1).reshape(batch)
     geo = np.degrees(rotation_angle(diff[..., :3, :3]))
     inv_diff = inverse_transform(T_pred)[..., :3, 3] - inverse_transform(T_gt)[..., :3, 3]
-    return {"rte": rte, "rre": rre, "rot_geodesic_deg": geo,
-            "rte_lidar_cam": np.linalg.norm(inv_diff, axis=-1),
-            "success": (rre < SUCCESS_RRE_DEG) & (rte < SUCCESS_RTE_M)}
+    return {
+        "rte": rte,
+        "rre": rre,
+        "rot_geodesic_deg": geo,
+        "rte_lidar_cam": np.linalg.norm(inv_diff, axis=-1),
+        "success": (rre < SUCCESS_RRE_DEG) & (rte < SUCCESS_RTE_M),
+    }
 
 
 def summarize(errors: list[dict]) -> dict[str, float]:

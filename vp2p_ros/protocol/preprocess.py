@@ -18,8 +18,16 @@ from vp2p_ros.data import Frame
 from vp2p_ros.geometry import inverse_transform, make_transform, transform_points
 from vp2p_ros.protocol.config import ProtocolConfig
 
-__all__ = ["Vp2pSample", "undistort_image", "prepare_image", "voxel_downsample",
-           "estimate_normals", "sample_indices", "random_perturbation", "make_sample"]
+__all__ = [
+    "Vp2pSample",
+    "undistort_image",
+    "prepare_image",
+    "voxel_downsample",
+    "estimate_normals",
+    "sample_indices",
+    "random_perturbation",
+    "make_sample",
+]
 
 
 @dataclasses.dataclass
@@ -51,8 +59,9 @@ def undistort_image(image: np.ndarray, camera: CameraModel) -> tuple[np.ndarray,
     if camera.is_pinhole:
         return image, camera
     pin = dataclasses.replace(camera, D=np.zeros(0), distortion_model="plumb_bob")
-    u, v = np.meshgrid(np.arange(camera.width, dtype=np.float64),
-                       np.arange(camera.height, dtype=np.float64))
+    u, v = np.meshgrid(
+        np.arange(camera.width, dtype=np.float64), np.arange(camera.height, dtype=np.float64)
+    )
     rays = pin.unproject(np.stack([u.ravel(), v.ravel()], -1))
     src, ok = camera.project(rays, in_image=False)
     src[~ok] = -1e4
@@ -61,9 +70,12 @@ def undistort_image(image: np.ndarray, camera: CameraModel) -> tuple[np.ndarray,
     return cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT), pin
 
 
-def prepare_image(image: np.ndarray, camera: CameraModel, cfg: ProtocolConfig = ProtocolConfig(),
-                  rng: np.random.Generator | None = None
-                  ) -> tuple[np.ndarray, CameraModel, CameraModel]:
+def prepare_image(
+    image: np.ndarray,
+    camera: CameraModel,
+    cfg: ProtocolConfig = ProtocolConfig(),
+    rng: np.random.Generator | None = None,
+) -> tuple[np.ndarray, CameraModel, CameraModel]:
     """Resize, crop and scale an RGB image to the network input.
 
     Args:
@@ -84,23 +96,26 @@ def prepare_image(image: np.ndarray, camera: CameraModel, cfg: ProtocolConfig = 
     w = int(round(camera.width * cfg.image_scale))
     h = int(round(camera.height * cfg.image_scale))
     if w < cfg.crop_width or h < cfg.crop_height:
-        raise ValueError(f"resized image {w}x{h} is smaller than the {cfg.crop_width}x"
-                         f"{cfg.crop_height} crop")
+        raise ValueError(
+            f"resized image {w}x{h} is smaller than the {cfg.crop_width}x{cfg.crop_height} crop"
+        )
     small = cv2.resize(image, (w, h), interpolation=cv2.INTER_LINEAR)
     if rng is None:
         dx, dy = (w - cfg.crop_width) // 2, (h - cfg.crop_height) // 2
     else:
         dx = int(rng.integers(0, w - cfg.crop_width + 1))
         dy = int(rng.integers(0, h - cfg.crop_height + 1))
-    crop = small[dy:dy + cfg.crop_height, dx:dx + cfg.crop_width]
-    cam = camera.scaled(cfg.image_scale, width=w, height=h).cropped(dx, dy, cfg.crop_width,
-                                                                   cfg.crop_height)
+    crop = small[dy : dy + cfg.crop_height, dx : dx + cfg.crop_width]
+    cam = camera.scaled(cfg.image_scale, width=w, height=h).cropped(
+        dx, dy, cfg.crop_width, cfg.crop_height
+    )
     tensor = np.ascontiguousarray(crop.transpose(2, 0, 1), dtype=np.float32) / 255.0
     return tensor, cam, cam.for_feature_map(cfg.feature_stride)
 
 
-def voxel_downsample(points: np.ndarray, *features: np.ndarray, voxel: float
-                     ) -> tuple[np.ndarray, ...]:
+def voxel_downsample(
+    points: np.ndarray, *features: np.ndarray, voxel: float
+) -> tuple[np.ndarray, ...]:
     """Average points (N, 3) and per-point features (N, ...) per voxel of edge ``voxel`` m."""
     if voxel <= 0 or len(points) == 0:
         return (points, *features)
@@ -117,8 +132,12 @@ def voxel_downsample(points: np.ndarray, *features: np.ndarray, voxel: float
     return (mean(points), *(mean(f) for f in features))
 
 
-def estimate_normals(points: np.ndarray, radius: float = 0.6, max_neighbors: int = 30,
-                     viewpoint: np.ndarray | None = None) -> np.ndarray:
+def estimate_normals(
+    points: np.ndarray,
+    radius: float = 0.6,
+    max_neighbors: int = 30,
+    viewpoint: np.ndarray | None = None,
+) -> np.ndarray:
     """PCA surface normals (N, 3), unit length, oriented towards ``viewpoint`` (default origin).
 
     Points with fewer than 3 neighbours within ``radius`` get the normal pointing at the viewpoint.
@@ -142,8 +161,11 @@ def estimate_normals(points: np.ndarray, radius: float = 0.6, max_neighbors: int
     normals = vecs[:, :, 0]
     vp = np.zeros(3) if viewpoint is None else np.asarray(viewpoint, dtype=np.float64)
     to_vp = vp - pts
-    normals = np.where((cnt >= 3), normals, to_vp / np.maximum(
-        np.linalg.norm(to_vp, axis=1, keepdims=True), 1e-12))
+    normals = np.where(
+        (cnt >= 3),
+        normals,
+        to_vp / np.maximum(np.linalg.norm(to_vp, axis=1, keepdims=True), 1e-12),
+    )
     flip = (normals * to_vp).sum(1) < 0
     normals[flip] *= -1
     return normals.astype(np.float32)
@@ -159,8 +181,9 @@ def sample_indices(n_have: int, n_want: int, rng: np.random.Generator) -> np.nda
     return np.concatenate([reps, rng.choice(n_have, n_want - len(reps), replace=False)])
 
 
-def random_perturbation(rng: np.random.Generator, cfg: ProtocolConfig = ProtocolConfig()
-                        ) -> np.ndarray:
+def random_perturbation(
+    rng: np.random.Generator, cfg: ProtocolConfig = ProtocolConfig()
+) -> np.ndarray:
     """VP2P's ``P_rand`` (4, 4): yaw about camera y in [-max_rot, max_rot], t_x, t_z uniform."""
     angle = rng.uniform(-cfg.max_rotation, cfg.max_rotation)
     tx, tz = rng.uniform(-cfg.max_translation, cfg.max_translation, size=2)
@@ -169,9 +192,14 @@ def random_perturbation(rng: np.random.Generator, cfg: ProtocolConfig = Protocol
     return make_transform(R, np.array([tx, 0.0, tz]))
 
 
-def make_sample(frame: Frame, cfg: ProtocolConfig = ProtocolConfig(), *,
-                rng: np.random.Generator | None = None, perturb: bool = True,
-                train: bool = False) -> Vp2pSample:
+def make_sample(
+    frame: Frame,
+    cfg: ProtocolConfig = ProtocolConfig(),
+    *,
+    rng: np.random.Generator | None = None,
+    perturb: bool = True,
+    train: bool = False,
+) -> Vp2pSample:
     """Build the network input of one frame.
 
     Args:
@@ -189,8 +217,9 @@ def make_sample(frame: Frame, cfg: ProtocolConfig = ProtocolConfig(), *,
     rng = np.random.default_rng() if rng is None else rng
     image, cam, cam_feat = prepare_image(frame.image, frame.camera, cfg, rng if train else None)
     pts = frame.points.astype(np.float64)
-    inten = (frame.intensity if frame.intensity is not None
-             else np.zeros(len(pts), np.float32)).astype(np.float64)
+    inten = (
+        frame.intensity if frame.intensity is not None else np.zeros(len(pts), np.float32)
+    ).astype(np.float64)
     scale = cfg.intensity_scale or (255.0 if inten.size and inten.max() > 1.0 else 1.0)
     order = rng.permutation(len(pts))
     pts, inten = pts[order], inten[order] / scale
@@ -209,6 +238,12 @@ def make_sample(frame: Frame, cfg: ProtocolConfig = ProtocolConfig(), *,
     P_rand = random_perturbation(rng, cfg) if perturb else np.eye(4)
     pts = transform_points(P_rand, pts)
     normals = normals @ P_rand[:3, :3].T
-    return Vp2pSample(image=image, points=pts.astype(np.float32),
-                      intensity=inten.astype(np.float32), normals=normals.astype(np.float32),
-                      P=inverse_transform(P_rand), camera=cam, camera_feat=cam_feat)
+    return Vp2pSample(
+        image=image,
+        points=pts.astype(np.float32),
+        intensity=inten.astype(np.float32),
+        normals=normals.astype(np.float32),
+        P=inverse_transform(P_rand),
+        camera=cam,
+        camera_feat=cam_feat,
+    )

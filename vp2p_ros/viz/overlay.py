@@ -1,4 +1,4 @@
-"""Overlay pictures: LiDAR points projected on the image, coloured by depth (VP2P's proj_* PNGs)."""
+"""Overlays: LiDAR points projected on the image, coloured by depth (VP2P's proj_* PNGs)."""
 
 from __future__ import annotations
 
@@ -21,9 +21,17 @@ def depth_colors(depth: np.ndarray, max_depth: float = 50.0) -> np.ndarray:
     return lut[(t * 255).astype(np.uint8)]
 
 
-def draw_projection(image: np.ndarray, points_lidar: np.ndarray, T_cam_lidar: np.ndarray,
-                    camera: CameraModel, *, max_depth: float = 50.0, radius: int = 1,
-                    max_points: int = 60000, dim: float = 0.6) -> np.ndarray:
+def draw_projection(
+    image: np.ndarray,
+    points_lidar: np.ndarray,
+    T_cam_lidar: np.ndarray,
+    camera: CameraModel,
+    *,
+    max_depth: float = 50.0,
+    radius: int = 1,
+    max_points: int = 60000,
+    dim: float = 0.6,
+) -> np.ndarray:
     """Project LiDAR points with ``T_cam_lidar`` and draw them on a copy of ``image``.
 
     Args:
@@ -41,8 +49,9 @@ def draw_projection(image: np.ndarray, points_lidar: np.ndarray, T_cam_lidar: np
     """
     import cv2
 
-    pc = transform_points(np.asarray(T_cam_lidar, dtype=np.float64),
-                          np.asarray(points_lidar, dtype=np.float64))
+    pc = transform_points(
+        np.asarray(T_cam_lidar, dtype=np.float64), np.asarray(points_lidar, dtype=np.float64)
+    )
     uv, ok = camera.project(pc)
     uv, z = uv[ok], pc[ok, 2]
     if len(z) > max_points:
@@ -68,8 +77,9 @@ def label(image: np.ndarray, text: str) -> np.ndarray:
     out = image.copy()
     (w, h), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.6, 1)
     cv2.rectangle(out, (0, 0), (w + 10, h + 12), (0, 0, 0), -1)
-    cv2.putText(out, text, (5, h + 5), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1,
-                cv2.LINE_AA)
+    cv2.putText(
+        out, text, (5, h + 5), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1, cv2.LINE_AA
+    )
     return out
 
 
