@@ -39,6 +39,30 @@ class Frame:
     name: str = ""
     normals: np.ndarray | None = None
 
+    @classmethod
+    def from_pinhole_scan(
+        cls,
+        image: np.ndarray,
+        scan: np.ndarray,
+        K: np.ndarray,
+        T_cam_lidar: np.ndarray,
+        name: str,
+        stamp_ns: int,
+        points_stamp_ns: int,
+    ) -> Frame:
+        """Frame of a rectified (distortion-free) image and an (N, >=4) x, y, z, intensity scan."""
+        h, w = image.shape[:2]
+        return cls(
+            image=image,
+            points=scan[:, :3],
+            intensity=scan[:, 3],
+            camera=CameraModel(w, h, K, [], "plumb_bob"),
+            T_cam_lidar=T_cam_lidar,
+            stamp_ns=stamp_ns,
+            points_stamp_ns=points_stamp_ns,
+            name=name,
+        )
+
     def __post_init__(self) -> None:
         if self.image.ndim != 3 or self.image.shape[2] != 3 or self.image.dtype != np.uint8:
             raise ValueError(

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 
-from vp2p_ros.camera import CameraModel
 from vp2p_ros.data.frame import Frame
 from vp2p_ros.data.io import read_key_value_calib, read_rgb, read_velodyne_bin, require
 from vp2p_ros.errors import DatasetError
@@ -50,18 +49,8 @@ def _pad4(R: np.ndarray, t: np.ndarray | None = None) -> np.ndarray:
 
 
 def _frame(image, scan, K, T, name, index, stamps=None) -> Frame:
-    h, w = image.shape[:2]
     stamp = int(stamps[index]) if stamps is not None else index * _PERIOD_NS
-    return Frame(
-        image=image,
-        points=scan[:, :3],
-        intensity=scan[:, 3],
-        camera=CameraModel(w, h, K, [], "plumb_bob"),
-        T_cam_lidar=T,
-        stamp_ns=stamp,
-        points_stamp_ns=stamp,
-        name=name,
-    )
+    return Frame.from_pinhole_scan(image, scan, K, T, name, stamp, stamp)
 
 
 def _find_calib(root: Path, name: str) -> Path:

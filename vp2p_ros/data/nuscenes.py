@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 
-from vp2p_ros.camera import CameraModel
 from vp2p_ros.data.frame import Frame
 from vp2p_ros.data.io import read_rgb, read_velodyne_bin
 from vp2p_ros.errors import DatasetError
@@ -84,14 +83,12 @@ def load_nuscenes(
     image = read_rgb(tables.root / cam_sd["filename"])
     scan = read_velodyne_bin(tables.root / lid_sd["filename"], columns=5)  # x y z intensity ring
     K = np.asarray(cam_cs["camera_intrinsic"], dtype=np.float64)
-    h, w = image.shape[:2]
-    return Frame(
-        image=image,
-        points=scan[:, :3],
-        intensity=scan[:, 3],
-        camera=CameraModel(w, h, K, [], "plumb_bob"),
-        T_cam_lidar=T,
-        stamp_ns=int(cam_sd["timestamp"]) * 1000,
-        points_stamp_ns=int(lid_sd["timestamp"]) * 1000,
-        name=f"nuscenes/{sample_token}/{camera}",
+    return Frame.from_pinhole_scan(
+        image,
+        scan,
+        K,
+        T,
+        f"nuscenes/{sample_token}/{camera}",
+        int(cam_sd["timestamp"]) * 1000,
+        int(lid_sd["timestamp"]) * 1000,
     )
