@@ -2,7 +2,9 @@
 # is (re)installed only when its requirement file changed (a stamp holds its sha256).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-V=${VP2P_VENV:-$ROOT/.venv}
+# The venv lives outside the source tree: CMake refuses exported include paths (numpy's, for
+# the generated messages) that point inside the package being built. .venv links to it.
+V=${VP2P_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/vp2p_ros/venv-$(printf %s "$ROOT" | sha256sum | cut -c1-12)}
 PY=$V/bin/python
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -17,8 +19,10 @@ _stamp_set() { local n=$1; shift; cat "$@" | sha256sum | cut -c1-64 >"$V/.stamp-
 ensure_core() {
   if [ ! -x "$PY" ]; then
     log "creating virtual environment $V"
+    mkdir -p "$(dirname "$V")"
     python3 -m venv "$V"
   fi
+  [ -e "$ROOT/.venv" ] || ln -s "$V" "$ROOT/.venv"
   if ! _stamp_ok core "$ROOT/requirements/core.txt" "$ROOT/setup.py"; then
     log "installing pinned core dependencies (requirements/core.txt)"
     "$PY" -m pip install -q --disable-pip-version-check -r "$ROOT/requirements/core.txt" 2>&1 \
