@@ -63,7 +63,7 @@ def test_core_imports_without_rclpy():
     code = (
         "import sys; sys.modules['rclpy'] = None\n"
         "import vp2p_ros.geometry, vp2p_ros.camera, vp2p_ros.msgconv, vp2p_ros.data, "
-        "vp2p_ros.protocol, vp2p_ros.viz, vp2p_ros.cli.demo\n"
+        "vp2p_ros.protocol, vp2p_ros.viz, vp2p_ros.solvers, vp2p_ros.cli.demo\n"
     )
     res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
