@@ -4,7 +4,13 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # The venv lives outside the source tree: CMake refuses exported include paths (numpy's, for
 # the generated messages) that point inside the package being built. .venv links to it.
-V=${VP2P_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/vp2p_ros/venv-$(printf %s "$ROOT" | sha256sum | cut -c1-12)}
+if [ -z "${VP2P_VENV:-}" ] && [ "${CI:-}" = "true" ]; then
+  # CI runs on a throwaway clone: a throwaway venv, so repeated runs leave nothing behind.
+  V=$(mktemp -d -t vp2p-ci-venv.XXXXXX)
+  trap 'rm -rf "$V"' EXIT
+else
+  V=${VP2P_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/vp2p_ros/venv-$(printf %s "$ROOT" | sha256sum | cut -c1-12)}
+fi
 PY=$V/bin/python
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -22,7 +28,7 @@ ensure_core() {
     mkdir -p "$(dirname "$V")"
     python3 -m venv "$V"
   fi
-  [ -e "$ROOT/.venv" ] || ln -s "$V" "$ROOT/.venv"
+  [ "${CI:-}" = "true" ] || [ -e "$ROOT/.venv" ] || ln -s "$V" "$ROOT/.venv"
   if ! _stamp_ok core "$ROOT/requirements/core.txt" "$ROOT/setup.py"; then
     log "installing pinned core dependencies (requirements/core.txt)"
     "$PY" -m pip install -q --disable-pip-version-check -r "$ROOT/requirements/core.txt" 2>&1 \
