@@ -18,8 +18,8 @@ def good_cloud():
     )
 
 
-def cloud(**changes):
-    msg = good_cloud()
+def changed(msg, **changes):
+    """``msg`` with some fields overwritten."""
     for k, v in changes.items():
         setattr(msg, k, v)
     return msg
@@ -31,13 +31,6 @@ def field(name="x", offset=0, datatype=7, count=1):
 
 def good_image(enc="rgb8"):
     return make_image(np.zeros((4, 5, 3), np.uint8), enc)
-
-
-def image(**changes):
-    msg = good_image()
-    for k, v in changes.items():
-        setattr(msg, k, v)
-    return msg
 
 
 CLOUD_CASES = {
@@ -148,16 +141,16 @@ IMAGE_CASES = {
 def test_malformed_cloud(name):
     changes, exc, match = CLOUD_CASES[name]
     with pytest.raises(exc, match=match):
-        pointcloud2_to_arrays(cloud(**changes))
+        pointcloud2_to_arrays(changed(good_cloud(), **changes))
 
 
 @pytest.mark.parametrize("name", sorted(IMAGE_CASES))
 def test_malformed_image(name):
     changes, exc, match = IMAGE_CASES[name]
     with pytest.raises(exc, match=match):
-        image_to_array(image(**changes))
+        image_to_array(changed(good_image(), **changes))
     with pytest.raises(exc, match=match):
-        image_to_rgb8(image(**changes))
+        image_to_rgb8(changed(good_image(), **changes))
 
 
 @pytest.mark.parametrize(
