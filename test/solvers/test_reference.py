@@ -1,23 +1,11 @@
 import numpy as np
 import pytest
 
+from test.solvers.scenes import K4, scene
 from vp2p_ros.data import load_bundled_frames
-from vp2p_ros.geometry import se3_exp, transform_points
+from vp2p_ros.geometry import transform_points
 from vp2p_ros.protocol import make_sample, registration_errors
 from vp2p_ros.solvers import ReferenceConfig, select_and_match, solve_pnp_ransac
-
-K4 = np.array([[90.2, 0, 62.7], [0, 90.2, 18.1], [0, 0, 1]])  # KITTI 40x128 feature map
-
-
-def scene(rng, n, noise_px=0.2, outlier_frac=0.0):
-    T = se3_exp(np.r_[rng.uniform(-5, 5, 3), rng.uniform(-0.5, 0.5, 3)])
-    pc = np.c_[rng.uniform(-8, 8, n), rng.uniform(-2, 2, n), rng.uniform(4, 40, n)]
-    uv = (pc / pc[:, 2:]) @ K4.T
-    uv = uv[:, :2] + rng.normal(scale=noise_px, size=(n, 2))
-    bad = rng.random(n) < outlier_frac
-    uv[bad] = rng.uniform([0, 0], [128, 40], size=(bad.sum(), 2))
-    points = transform_points(np.linalg.inv(T), pc)  # input frame; T maps it to the camera
-    return uv, points, T, bad
 
 
 def test_recovers_pose_with_half_outliers(rng):

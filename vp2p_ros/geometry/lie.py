@@ -53,7 +53,8 @@ def _numpy_compatible(fn):
             arr = np.asarray(a)
             if arr.dtype.kind in "iub":
                 arr = arr.astype(np.float64)
-            conv.append(torch.from_numpy(arr if arr.flags.c_contiguous else arr.copy()))
+            ok = arr.flags.c_contiguous and arr.flags.writeable
+            conv.append(torch.from_numpy(arr if ok else arr.copy()))
         out = fn(*conv, **kwargs)
         if isinstance(out, tuple):
             return tuple(o.detach().numpy() for o in out)

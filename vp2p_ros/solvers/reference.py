@@ -15,7 +15,7 @@ import numpy as np
 
 from vp2p_ros.geometry import make_transform, so3_exp
 
-__all__ = ["ReferenceConfig", "PnPResult", "select_and_match", "solve_pnp_ransac"]
+__all__ = ["ReferenceConfig", "PnPResult", "select_and_match", "solve_pnp_ransac", "spread_ok"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,7 +94,8 @@ def select_and_match(
     return grid[pix], pts[nearest]
 
 
-def _spread_ok(points: np.ndarray, min_ratio: float) -> bool:
+def spread_ok(points: np.ndarray, min_ratio: float) -> bool:
+    """False for (near-)collinear or coincident points: 2nd/1st singular value <= min_ratio."""
     s = np.linalg.svd(points - points.mean(0), compute_uv=False)
     return bool(s[0] > 0 and s[1] / s[0] > min_ratio)
 
@@ -131,7 +132,7 @@ def solve_pnp_ransac(
         return PnPResult("too_few_matches", None, none, m, 0)
     if not (np.all(np.isfinite(uv)) and np.all(np.isfinite(points))):
         return PnPResult("non_finite_input", None, none, m, 0)
-    if not _spread_ok(points, cfg.min_spread):
+    if not spread_ok(points, cfg.min_spread):
         return PnPResult("degenerate_geometry", None, none, m, 0)
     if rng_seed is not None:
         cv2.setRNGSeed(int(rng_seed))
