@@ -1,0 +1,78 @@
+"""Checkpoint I/O: the released .pth layout, our safetensors, and clear errors."""
+
+import pytest
+import torch
+
+from vp2p_ros.errors import CheckpointError
+from vp2p_ros.model import PRESETS, VP2PMatchNet
+from vp2p_ros.model.weights import file_sha256, load_model, save_safetensors
+
+
+@pytest.fixture(scope="module")
+def net():
+    torch.manual_seed(0)
+    return VP2PMatchNet(PRESETS["tiny"])
+
+
+@pytest.mark.parametrize("wrap", ["raw", "state_dict", "model", "module_prefix"])
+def test_released_pth_formats_load(tmp_path, net, wrap):
+    sd = net.state_dict()
+    obj = {
+        "raw": sd,
+        "state_dict": {"state_dict": sd, "epoch": 3},
+        "model": {"model": sd},
+        "module_prefix": {f"module.{k}": v for k, v in sd.items()},
+    }[wrap]
+    path = tmp_path / "vp2p.pth"
+    torch.save(obj, path)
+    model, meta = load_model(path, PRESETS["tiny"])
+    assert meta == {} and not model.training
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in sd.items())
+
+
+def test_safetensors_round_trip_with_metadata(tmp_path, net):
+    path = tmp_path / "ours.safetensors"
+    sha = save_safetensors(net, path, training_data="synthetic", metrics={"rre": 1.5})
+    assert sha == file_sha256(path)
+    model, meta = load_model(path)
+    assert model.cfg == net.cfg  # rebuilt from the stored config
+    assert meta["json_training_data"] == "synthetic" and meta["json_metrics"] == {"rre": 1.5}
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in net.state_dict().items())
+
+
+def test_errors_name_the_problem(tmp_path, net):
+    sd = dict(net.state_dict())
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_model(tmp_path / "nope.pth")
+    good = tmp_path / "good.pth"
+    torch.save(sd, good)
+    truncated = tmp_path / "truncated.pth"
+    truncated.write_bytes(good.read_bytes()[:5000])
+    with pytest.raises(CheckpointError, match="truncated or corrupt"):
+        load_model(truncated)
+    missing = {k: v for k, v in sd.items() if k != "voxel_branch.stem.0.kernel"}
+    torch.save(missing, tmp_path / "missing.pth")
+    with pytest.raises(CheckpointError, match="missing key 'voxel_branch.stem.0.kernel'"):
+        load_model(tmp_path / "missing.pth")
+    wrong = dict(sd, **{"pc_score_head.0.weight": torch.zeros(3, 3, 1)})
+    torch.save(wrong, tmp_path / "wrong.pth")
+    with pytest.raises(CheckpointError, match="pc_score_head.0.weight.*shape"):
+        load_model(tmp_path / "wrong.pth")
+    torch.save({"not": "weights"}, tmp_path / "other.pth")
+    with pytest.raises(CheckpointError, match="does not hold a state_dict"):
+        load_model(tmp_path / "other.pth")
+    (tmp_path / "bad.safetensors").write_bytes(b"\x00" * 64)
+    with pytest.raises(CheckpointError, match="safetensors"):
+        load_model(tmp_path / "bad.safetensors")
+
+
+class Evil:
+    def __reduce__(self):
+        return (print, ("this would run arbitrary code",))
+
+
+def test_pickled_code_is_refused(tmp_path):
+    path = tmp_path / "evil.pth"
+    torch.save({"state_dict": {}, "payload": Evil()}, path)
+    with pytest.raises(CheckpointError, match="pickled Python objects"):
+        load_model(path)
