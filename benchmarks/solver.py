@@ -100,7 +100,7 @@ def main(argv=None) -> None:
         ("LM from the RANSAC pose", lambda: solve_lm(T0, problem)),
         ("Laplace covariance (H^-1)", lambda: laplace_covariance(lm.hessian)),
         (
-            "Monte-Carlo covariance (AMIS 512)",
+            f"Monte-Carlo covariance (AMIS {cfg.amis.num_samples})",
             lambda: sample_pose_distribution(
                 lm.T_cam_lidar, cov, problem, generator=gen.manual_seed(0)
             ),

@@ -41,8 +41,10 @@ __all__ = [
 class AMISConfig:
     """Adaptive multiple importance sampling options (defaults: EPro-PnP's 512 x 4 rounds)."""
 
-    num_samples: int = 512  # total samples, split evenly over the rounds
-    num_rounds: int = 4  # proposals refitted between rounds
+    num_samples: int = (
+        256  # total samples, split evenly over the rounds (EPro-PnP trains with 512)
+    )
+    num_rounds: int = 2  # proposals refitted between rounds (EPro-PnP: 4)
     dof: int = 3  # Student-t degrees of freedom of the proposal (a positive integer)
     proposal_scale: float = 1.0  # first proposal covariance = scale * Laplace covariance
     jitter: float = 1e-12  # added to proposal covariances, relative to their mean variance

@@ -169,17 +169,27 @@ def solve_pnp_probabilistic(
 
     sigma = cfg.sigma_px or 1.0
     T = torch.tensor(T0, **tt)[None]
-    # solve on the start's inliers, re-classify them (and estimate sigma), solve again
-    T = refine(T, inliers, sigma).T_cam_lidar
+    if T_init is not None:  # a prior may be far off: a robust solve on everything first
+        T = refine(T, inliers, sigma).T_cam_lidar
+    # classify at the start pose (RANSAC's is already refitted on its inliers), estimate sigma
     r, _, valid = reprojection_terms(T, PnPProblem(uv_t, pts_t, base_t, cam), jacobian=False)
     err = r[0].norm(dim=-1).cpu().numpy()  # weighted by the relative confidences only
     inliers = (err < threshold) & valid[0].cpu().numpy()
     n_in = int(inliers.sum())
     if n_in < cfg.ransac.min_inliers:
         return PoseEstimate("too_few_inliers", inliers=inliers, num_matches=m, num_inliers=n_in)
+
+    def sigma_from(e):  # unbiased per-axis sigma of 2-D residuals with 6 fitted parameters
+        return max(float(np.sqrt((e**2).sum() / max(2 * len(e) - 6, 1))), 1e-6)
+
     if cfg.sigma_px is None:
-        sigma = max(float(np.sqrt((err[inliers] ** 2).sum() / max(2 * n_in - 6, 1))), 1e-6)
+        sigma = sigma_from(err[inliers])
     lm = refine(T, inliers, sigma)
+    if cfg.sigma_px is None:  # re-estimate at the optimum; the information scales as 1/sigma^2
+        new_sigma = sigma_from(lm.residuals[0].norm(dim=-1).cpu().numpy() * sigma)
+        lm.hessian = lm.hessian * (sigma / new_sigma) ** 2
+        lm.residuals = lm.residuals * (sigma / new_sigma)
+        sigma = new_sigma
     H = lm.hessian
     evals = torch.linalg.eigvalsh(0.5 * (H + H.transpose(-1, -2)))[0]
     if not bool(torch.isfinite(evals).all()) or evals[0] <= cfg.min_information_ratio * evals[-1]:
