@@ -55,8 +55,10 @@ def voxel_to_point(x: SparseVoxels, coords, batch) -> torch.Tensor:
             for dz in (0, 1):  # z fastest, the kernel order of calc_ti_weights
                 d = torch.tensor([dx, dy, dz], dtype=coords.dtype, device=coords.device)
                 w = torch.prod(torch.where(d.bool(), frac_hi, 1 - frac_hi), dim=1)
-                site = torch.cat([(base + d * s).long(), batch[:, None].long()], 1)
-                r = x.find(site)
+                need = (w > 0).nonzero()[:, 0]  # integer coordinates need one corner only
+                site = torch.cat([(base[need] + d * s).long(), batch[need, None].long()], 1)
+                r = torch.full_like(batch, -1, dtype=torch.long)
+                r[need] = x.find(site)
                 weights.append(torch.where(r >= 0, w, torch.zeros_like(w)))
                 rows.append(r)
     W = torch.stack(weights, 1)

@@ -59,8 +59,10 @@ def furthest_point_sample(xyz: torch.Tensor, npoint: int) -> torch.Tensor:
     dist = torch.full((B, N), 1e10, dtype=xyz.dtype, device=xyz.device)
     last = torch.zeros(B, dtype=torch.long, device=xyz.device)
     batch = torch.arange(B, device=xyz.device)
+    x, y, z = xyz.unbind(-1)  # (B, N) planes: cheaper than reducing a (B, N, 3) tensor
     for i in range(1, npoint):
-        d = ((xyz - xyz[batch, last][:, None]) ** 2).sum(-1)
+        p = xyz[batch, last]  # (B, 3)
+        d = (x - p[:, :1]) ** 2 + (y - p[:, 1:2]) ** 2 + (z - p[:, 2:]) ** 2
         dist = torch.minimum(dist, d)
         last = dist.argmax(-1)  # first maximum, like the kernel's strict '>' scan
         idx[:, i] = last
@@ -82,18 +84,30 @@ def ball_query(
         (B, S, nsample) int64 indices into ``xyz``.
     """
     B, N, _ = xyz.shape
-    chunk = chunk or _rows(N)
-    out = []
-    for s in range(0, new_xyz.shape[1], chunk):
-        inside = _sq_dist(new_xyz[:, s : s + chunk], xyz) < radius * radius  # (B, c, N)
-        rank = inside.cumsum(-1)  # 1-based rank of each hit in storage order
-        keep = inside & (rank <= nsample)
-        b, c, n = keep.nonzero(as_tuple=True)
-        first = torch.full((B, inside.shape[1], nsample), N, dtype=torch.long, device=xyz.device)
-        first[b, c, rank[b, c, n] - 1] = n
-        pad = torch.where(first[..., :1] < N, first[..., :1], 0)  # first hit, or 0 if none
-        out.append(torch.where(first < N, first, pad))
-    return torch.cat(out, 1)
+    S = new_xyz.shape[1]
+    block = chunk or 4096  # columns per pass; rows leave as soon as they have nsample hits
+    out = torch.full((B, S, nsample), N, dtype=torch.long, device=xyz.device)
+    count = torch.zeros(B, S, dtype=torch.long, device=xyz.device)
+    r2 = radius * radius
+    for b in range(B):
+        planes = xyz[b].T  # (3, N)
+        for c0 in range(0, N, block):
+            rows = (count[b] < nsample).nonzero()[:, 0]
+            if len(rows) == 0:
+                break
+            for r0 in range(0, len(rows), max(1, _BUDGET // block)):
+                rr = rows[r0 : r0 + max(1, _BUDGET // block)]
+                cen = new_xyz[b, rr]  # (A, 3)
+                d2 = (planes[0, None, c0 : c0 + block] - cen[:, :1]) ** 2
+                d2 += (planes[1, None, c0 : c0 + block] - cen[:, 1:2]) ** 2
+                d2 += (planes[2, None, c0 : c0 + block] - cen[:, 2:]) ** 2  # (A, blk)
+                inside = d2 < r2
+                rank = inside.cumsum(-1) + count[b, rr, None]  # 1-based rank in storage order
+                a, n = (inside & (rank <= nsample)).nonzero(as_tuple=True)
+                out[b, rr[a], rank[a, n] - 1] = n + c0
+                count[b, rr] = rank[:, -1].clamp_max(nsample)
+    pad = torch.where(out[..., :1] < N, out[..., :1], 0)  # first hit, or 0 if none
+    return torch.where(out < N, out, pad)
 
 
 def group_points(features: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:

@@ -147,7 +147,7 @@ def _gather_conv(x: SparseVoxels, out_coords, weight, offsets, tag):
     out = x.feats.new_zeros(len(out_coords), weight.shape[-1])
     for k, (out_rows, in_rows) in enumerate(_kernel_map(x, out_coords, offsets, tag)):
         if len(out_rows):
-            out.index_add_(0, out_rows, x.feats[in_rows] @ weight[k])
+            out.index_add_(0, out_rows, x.feats.index_select(0, in_rows) @ weight[k])
     return out
 
 
