@@ -155,3 +155,20 @@ def test_backend_selection():
         VP2PConfig(backend="cuda")
     with pytest.raises(ValueError, match="unknown VP2PConfig keys"):
         VP2PConfig.from_dict({"num_point": 3})
+
+
+def test_autocast_bf16_runs_and_stays_close():
+    """Mixed precision (bf16 autocast, as on CUDA) through every op, checked on the CPU."""
+    cfg = PRESETS["tiny"]
+    torch.manual_seed(0)
+    net = VP2PMatchNet(cfg).eval()
+    data = inputs(cfg)
+    with torch.inference_mode():
+        ref = net(data)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            low = net(data)
+    for k in ("pixel_scores", "point_scores"):
+        assert torch.isfinite(low[k].float()).all()
+        assert (low[k].float() - ref[k]).abs().max() < 0.05, k
+    cos = (low["point_features"].float() * ref["point_features"]).sum(1)
+    assert cos.median() > 0.95

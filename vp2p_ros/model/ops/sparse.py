@@ -147,7 +147,8 @@ def _gather_conv(x: SparseVoxels, out_coords, weight, offsets, tag):
     out = x.feats.new_zeros(len(out_coords), weight.shape[-1])
     for k, (out_rows, in_rows) in enumerate(_kernel_map(x, out_coords, offsets, tag)):
         if len(out_rows):
-            out.index_add_(0, out_rows, x.feats.index_select(0, in_rows) @ weight[k])
+            part = x.feats.index_select(0, in_rows) @ weight[k]
+            out.index_add_(0, out_rows, part.to(out.dtype))  # autocast may return half
     return out
 
 
@@ -196,5 +197,5 @@ def sparse_conv_transposed(x: SparseVoxels, weight: torch.Tensor) -> SparseVoxel
     for kk in range(8):
         sel = ((k == kk) & (rows >= 0)).nonzero()[:, 0]
         if len(sel):
-            out[sel] = x.feats[rows[sel]] @ weight[kk]
+            out[sel] = (x.feats[rows[sel]] @ weight[kk]).to(out.dtype)
     return SparseVoxels(out, fine, s_fine, x.site_cache)
