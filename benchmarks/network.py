@@ -7,8 +7,9 @@ Run::
 
 Prints one row per (batch, part): median latency of ``--repeats`` runs after a warm-up, peak
 memory (CUDA: ``max_memory_allocated``; CPU: growth of the process's max RSS), and the parameter
-count. Where pointnet2_ops is importable (CUDA), the point ops are also timed with the native
-backend and the ratio pure-torch / native is printed. Targets (issue 4): CPU forward <= 2 s;
+count. Where spconv is importable the voxel branch is also timed with spconv's sparse
+convolutions, and where pointnet2_ops is (CUDA) the point ops with it; the ratio pure-torch /
+native is printed. Targets (issue 4): CPU forward <= 2 s;
 GPU <= 10 ms at batch 1 and <= 3 GB at batch 4.
 """
 
@@ -95,6 +96,15 @@ def bench_batch(net, cfg, B, dev, amp, repeats) -> None:
     for name, fn in parts:
         ms, mem = timed(functools.partial(run, fn), repeats, dev)
         print(f"{B:5d} {name:28s} {ms:10.1f} {mem:9.0f}")
+    if backends.available()["spconv"]:
+
+        def voxel_with(sparse):
+            with backends.selected("torch", dev.type == "cuda", sparse=sparse):
+                return run(lambda: net.voxel_branch(data["points"], feats))
+
+        t_torch, _ = timed(functools.partial(voxel_with, "torch"), repeats, dev)
+        t_nat, _ = timed(functools.partial(voxel_with, "native"), repeats, dev)
+        print(f"{B:5d} {'voxel branch torch/spconv':28s} {t_torch / t_nat:10.2f}")
     if backends.available()["pointnet2_ops"] and dev.type == "cuda":
         native = backends._native_point_ops()
         xyz = data["points"]

@@ -145,12 +145,13 @@ def test_full_size_forward_on_a_real_kitti_frame():
 
 def test_backend_selection():
     assert backends.point_ops() is backends.torch_points
+    assert backends.sparse_ops() is backends.torch_sparse
     if not backends.available()["pointnet2_ops"]:
         with pytest.raises(ImportError, match="pointnet2_ops"):
             with backends.selected("native", on_cuda=True):
                 pass
-    with backends.selected("auto", on_cuda=False) as ops:
-        assert ops is backends.torch_points
+    with backends.selected("auto", on_cuda=False) as (points, sparse):
+        assert points is backends.torch_points and sparse is backends.torch_sparse
     with pytest.raises(ValueError, match="backend"):
         VP2PConfig(backend="cuda")
     with pytest.raises(ValueError, match="unknown VP2PConfig keys"):

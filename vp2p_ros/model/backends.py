@@ -1,10 +1,12 @@
-"""Choose between the pure-torch ops and the native CUDA extensions, per forward pass.
+"""Choose between the pure-torch ops and native extensions, per op family and forward pass.
 
-``"torch"`` always works (CPU and CUDA). ``"native"`` uses pointnet2_ops for the point ops (CUDA
-tensors only) and raises if it is not importable. ``"auto"`` uses native ops where installed and
-the tensors are on CUDA, and torch otherwise; a missing extension warns once. torchsparse is not
-used even when installed: its v2.0.0 API is what our sparse ops reproduce, and later versions
-changed the kernel layout, so the pure-torch sparse path is the faithful one everywhere.
+Families: point ops (FPS, ball query, grouping, 3-NN) with pointnet2_ops (CUDA only) as native,
+and sparse convolutions with spconv 2.x (CPU or CUDA) as native. For each family ``"torch"``
+always works; ``"native"`` raises if the extension is missing (or, for pointnet2_ops, the tensors
+are not on CUDA); ``"auto"`` uses the native one on CUDA where installed (warning once when it is
+not) and torch on the CPU, where ours is faster (spconv's CPU kernels must run single-threaded).
+torchsparse itself is not called: our sparse ops reproduce its v2.0.0 semantics, and later
+releases changed the kernel layout the published weights use.
 """
 
 from __future__ import annotations
@@ -15,17 +17,18 @@ import types
 import warnings
 
 from vp2p_ros.model.ops import points as torch_points
+from vp2p_ros.model.ops import sparse as torch_sparse
 
-__all__ = ["available", "point_ops", "selected"]
+__all__ = ["available", "point_ops", "selected", "sparse_ops"]
 
 _state = threading.local()
 _warned: set = set()
 
 
 def available() -> dict:
-    """Which native extensions import here: {"pointnet2_ops": bool, "torchsparse": bool}."""
+    """Which native extensions import here: {"pointnet2_ops": bool, "spconv": bool, ...}."""
     out = {}
-    for name in ("pointnet2_ops", "torchsparse"):
+    for name in ("pointnet2_ops", "spconv", "torchsparse"):
         try:
             __import__(name)
             out[name] = True
@@ -67,35 +70,64 @@ def _native_point_ops():
     )
 
 
+def _native_sparse_ops():
+    from vp2p_ros.model.ops import sparse_spconv
+
+    return types.SimpleNamespace(
+        sparse_conv=sparse_spconv.spconv_conv,
+        sparse_conv_transposed=sparse_spconv.spconv_conv_transposed,
+    )
+
+
 @contextlib.contextmanager
-def selected(backend: str, on_cuda: bool):
-    """Use ``backend`` for the ops called inside the block (thread-local)."""
+def selected(backend: str, on_cuda: bool, *, sparse: str | None = None):
+    """Use ``backend`` for the ops called inside the block (thread-local).
+
+    Args:
+        backend: "auto" | "torch" | "native" for the point ops (and the sparse ops).
+        on_cuda: whether the tensors live on CUDA.
+        sparse: a different choice for the sparse convolutions (default: ``backend``).
+    """
     prev = getattr(_state, "ops", None)
-    _state.ops = _resolve(backend, on_cuda)
+    _state.ops = (
+        _resolve(backend, on_cuda, "pointnet2_ops"),
+        _resolve(sparse or backend, on_cuda, "spconv"),
+    )
     try:
         yield _state.ops
     finally:
         _state.ops = prev
 
 
-def _resolve(backend: str, on_cuda: bool):
+def _resolve(backend: str, on_cuda: bool, ext: str):
+    torch_ops = torch_points if ext == "pointnet2_ops" else torch_sparse
+    native = _native_point_ops if ext == "pointnet2_ops" else _native_sparse_ops
     if backend == "torch":
-        return torch_points
-    has = available()["pointnet2_ops"]
+        return torch_ops
+    has = available()[ext]
     if backend == "native":
         if not has:
-            raise ImportError("backend='native' needs pointnet2_ops, which is not importable")
-        if not on_cuda:
+            raise ImportError(f"backend='native' needs {ext}, which is not importable")
+        if ext == "pointnet2_ops" and not on_cuda:
             raise ValueError("backend='native' needs CUDA tensors (pointnet2_ops is CUDA-only)")
-        return _native_point_ops()
+        return native()
+    if backend != "auto":
+        raise ValueError(f"backend must be auto, torch or native, got {backend!r}")
     if has and on_cuda:
-        return _native_point_ops()
-    if on_cuda and "pointnet2_ops" not in _warned:
-        _warned.add("pointnet2_ops")
-        warnings.warn("pointnet2_ops not installed: using the pure-torch point ops", stacklevel=3)
-    return torch_points
+        return native()
+    if on_cuda and ext not in _warned:
+        _warned.add(ext)
+        warnings.warn(f"{ext} not installed: using the pure-torch ops", stacklevel=3)
+    return torch_ops
 
 
 def point_ops():
     """The point-op namespace of the current forward pass (pure torch outside ``selected``)."""
-    return getattr(_state, "ops", None) or torch_points
+    ops = getattr(_state, "ops", None)
+    return ops[0] if ops else torch_points
+
+
+def sparse_ops():
+    """The sparse-convolution namespace of the current forward pass (pure torch by default)."""
+    ops = getattr(_state, "ops", None)
+    return ops[1] if ops else torch_sparse

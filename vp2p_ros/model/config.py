@@ -24,7 +24,7 @@ class VP2PConfig:
     transformer_knn: int = 16  # neighbours of the point-transformer blocks (incl. self)
     voxel_size: float = 0.05  # metres, SPVCNN pres = vres
     voxel_dropout: float = 0.3  # SPVCNN dropout on voxel features in training; 0 disables
-    backend: str = "auto"  # "auto" | "torch" | "native" (pointnet2_ops / torchsparse)
+    backend: str = "auto"  # "auto" | "torch" | "native" (pointnet2_ops, spconv); see backends
 
     def __post_init__(self) -> None:
         if self.backend not in ("auto", "torch", "native"):

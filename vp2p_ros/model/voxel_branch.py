@@ -9,13 +9,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from vp2p_ros.model import backends
 from vp2p_ros.model.config import VP2PConfig
 from vp2p_ros.model.ops import (
     SparseVoxels,
     initial_voxelize,
     point_to_voxel,
-    sparse_conv,
-    sparse_conv_transposed,
     voxel_to_point,
 )
 
@@ -34,9 +33,10 @@ class SparseConv3d(nn.Module):
         nn.init.uniform_(self.kernel, -bound, bound)
 
     def forward(self, x: SparseVoxels) -> SparseVoxels:
+        ops = backends.sparse_ops()
         if self.transposed:
-            return sparse_conv_transposed(x, self.kernel)
-        return sparse_conv(x, self.kernel, self.kernel_size, self.stride)
+            return ops.sparse_conv_transposed(x, self.kernel)
+        return ops.sparse_conv(x, self.kernel, self.kernel_size, self.stride)
 
 
 class SparseBatchNorm(nn.BatchNorm1d):

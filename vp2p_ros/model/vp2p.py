@@ -62,7 +62,7 @@ class VP2PMatchNet(nn.Module):
         feats = torch.cat([pts, data["intensity"][..., None], data["normals"]], -1)  # (B, N, 7)
         with backends.selected(self.cfg.backend, pts.is_cuda):
             global_pc, point_feat = self.point_transformer(feats.transpose(1, 2))
-        point_feat = point_feat + self.voxel_branch(pts, feats)  # (B, 128, N)
+            point_feat = point_feat + self.voxel_branch(pts, feats)  # (B, 128, N)
         global_img, pixel_feat = self.resnet(img)  # (B, 512), (B, 64, H/4, W/4)
         B, _, h, w = pixel_feat.shape
         n = point_feat.shape[-1]
