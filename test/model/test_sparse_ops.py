@@ -114,3 +114,19 @@ def test_point_voxel_exchange():
     )
     p2v = point_to_voxel(v, coords, batch, feats)
     torch.testing.assert_close(p2v.feats, v.feats)
+
+
+def test_key_offsets_and_range_checks():
+    from vp2p_ros.model.ops.sparse import check_coordinate_range, coordinate_keys, key_offset
+
+    c = random_sites(50, seed=4)
+    for d in ([1, 0, 0], [-1, 1, -1], [0, 0, 2]):
+        shifted = c.clone()
+        shifted[:, :3] += torch.tensor(d)
+        assert torch.equal(coordinate_keys(shifted), coordinate_keys(c) + key_offset(d))
+    big = torch.tensor([[200_000, 0, 0, 0]])
+    with pytest.raises(ValueError, match="range"):
+        check_coordinate_range(big)
+    with pytest.raises(ValueError, match="batch"):
+        check_coordinate_range(torch.tensor([[0, 0, 0, 600]]))
+    initial_voxelize(torch.zeros(3, 3), torch.tensor([0, 9, 300]), torch.ones(3, 1))  # B up to 512

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from vp2p_ros.model.ops.sparse import SparseVoxels, unique_sites
+from vp2p_ros.model.ops.sparse import SparseVoxels, check_coordinate_range, unique_sites
 
 __all__ = ["initial_voxelize", "point_to_voxel", "voxel_to_point"]
 
@@ -32,6 +32,7 @@ def initial_voxelize(
 ) -> SparseVoxels:
     """Voxels at stride 1 from points: unique ``floor(coords)``, features = mean of members."""
     sites = _floor_sites(coords, batch, 1)
+    check_coordinate_range(sites)
     unique, inverse = unique_sites(sites)
     return SparseVoxels(_scatter_mean(feats, inverse, len(unique)), unique, 1)
 

@@ -24,7 +24,9 @@ import torch
 
 __all__ = [
     "SparseVoxels",
+    "check_coordinate_range",
     "coordinate_keys",
+    "key_offset",
     "kernel_offsets",
     "lookup",
     "sparse_conv",
@@ -33,17 +35,39 @@ __all__ = [
     "unique_sites",
 ]
 
-_BITS = 20  # bits per spatial axis in a key (coordinates up to 2^19 voxels, +-)
+_BITS = 18  # bits per spatial axis in a key: |coordinate| < 2^17 voxels (6.5 km at 5 cm)
 _OFF = 1 << (_BITS - 1)
+_MAX_BATCH = 1 << (63 - 3 * _BITS)  # 512 samples per batch
 
 
 def coordinate_keys(coords: torch.Tensor) -> torch.Tensor:
-    """(V, 4) int ``[x, y, z, b]`` -> (V,) int64 keys, unique per site."""
+    """(V, 4) int ``[x, y, z, b]`` -> (V,) int64 keys, unique per site.
+
+    Keys are ``b | x | y | z`` bit fields, so adding an offset to a coordinate adds a constant to
+    the key (:func:`key_offset`) as long as the fields stay in range.
+    """
     c = coords.long()
     key = c[:, 3]
     for axis in (0, 1, 2):
         key = (key << _BITS) | (c[:, axis] + _OFF)
     return key
+
+
+def key_offset(delta) -> int:
+    """Key change of a spatial offset ``(dx, dy, dz)``."""
+    dx, dy, dz = (int(v) for v in delta)
+    return (dx << (2 * _BITS)) + (dy << _BITS) + dz
+
+
+def check_coordinate_range(coords: torch.Tensor) -> None:
+    """Raise ValueError where coordinates or batch indices do not fit the key fields."""
+    if len(coords) == 0:
+        return
+    span = int(coords[:, :3].abs().max())
+    if span >= _OFF - 2:
+        raise ValueError(f"voxel coordinate {span} exceeds the supported range {_OFF - 2}")
+    if int(coords[:, 3].max()) >= _MAX_BATCH or int(coords[:, 3].min()) < 0:
+        raise ValueError(f"batch index outside [0, {_MAX_BATCH})")
 
 
 def unique_sites(coords: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -131,11 +155,10 @@ def _kernel_map(x: SparseVoxels, out_coords: torch.Tensor, offsets: torch.Tensor
     key = ("kmap", x.stride, tag)
     if key in x.site_cache:
         return x.site_cache[key]
-    shift = torch.zeros(len(offsets), 4, dtype=torch.long, device=out_coords.device)
-    shift[:, :3] = offsets * x.stride
+    base = coordinate_keys(out_coords)
     kmap = []
     for k in range(len(offsets)):
-        rows = x.find(out_coords + shift[k])
+        rows = lookup(*x.index(), base + key_offset(offsets[k] * x.stride))
         hit = (rows >= 0).nonzero()[:, 0]
         kmap.append((hit, rows[hit]))
     x.site_cache[key] = kmap
