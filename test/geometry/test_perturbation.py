@@ -64,3 +64,17 @@ class TestCovarianceOfInverse:
     def test_cardinality(self, rng, shape):
         T = np.broadcast_to(random_pose(rng), shape[:-2] + (4, 4))
         assert covariance_of_inverse(T, np.broadcast_to(np.eye(6), shape)).shape == shape
+
+
+def test_covariance_of_composition_matches_sampling(rng):
+    from vp2p_ros.geometry import covariance_of_composition
+
+    T_ab, T_bc = random_pose(rng), random_pose(rng)
+    A = rng.normal(size=(6, 6)) * 1e-3
+    cov = A @ A.T
+    d = rng.multivariate_normal(np.zeros(6), cov, size=200_000)
+    samples = retract_pose(T_ab, d) @ T_bc
+    e = pose_difference(samples, np.broadcast_to(T_ab @ T_bc, samples.shape))
+    expected = np.cov(e.T)
+    got = covariance_of_composition(T_ab, T_bc, cov)
+    np.testing.assert_allclose(got, expected, atol=0.02 * np.abs(expected).max())

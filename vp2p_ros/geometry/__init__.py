@@ -18,9 +18,15 @@ from vp2p_ros.geometry.lie import (
     transform_distance,
     transform_points,
 )
-from vp2p_ros.geometry.perturbation import covariance_of_inverse, pose_difference, retract_pose
+from vp2p_ros.geometry.perturbation import (
+    covariance_of_composition,
+    covariance_of_inverse,
+    pose_difference,
+    retract_pose,
+)
 
 __all__ = [
+    "covariance_of_composition",
     "covariance_of_inverse",
     "pose_difference",
     "retract_pose",

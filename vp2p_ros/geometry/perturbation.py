@@ -19,7 +19,7 @@ import torch
 
 from vp2p_ros.geometry.lie import _numpy_compatible, skew, so3_exp, so3_log
 
-__all__ = ["covariance_of_inverse", "pose_difference", "retract_pose"]
+__all__ = ["covariance_of_composition", "covariance_of_inverse", "pose_difference", "retract_pose"]
 
 
 @_numpy_compatible
@@ -81,3 +81,24 @@ def covariance_of_inverse(T, cov):
     J[..., :3, 3:] = skew(t_inv) @ Rt
     J[..., 3:, 3:] = -Rt
     return J @ cov @ J.transpose(-1, -2)
+
+
+@_numpy_compatible
+def covariance_of_composition(T_ab, T_bc, cov_ab):
+    """Covariance of ``T_ac = T_ab @ T_bc`` (ROS order, frame a) when only ``T_ab`` is uncertain.
+
+    With ``T_ab`` perturbed by ``(dt, dtheta)``, ``T_ac`` moves by ``dtheta`` and
+    ``dt - [R_ab t_bc]x dtheta``.
+
+    Args:
+        T_ab: (..., 4, 4) the uncertain left factor.
+        T_bc: (..., 4, 4) a fixed right factor.
+        cov_ab: (..., 6, 6) covariance of ``T_ab``.
+
+    Returns:
+        (..., 6, 6) covariance of ``T_ac``.
+    """
+    lever = (T_ab[..., :3, :3] @ T_bc[..., :3, 3:4])[..., 0]
+    J = torch.eye(6, dtype=T_ab.dtype, device=T_ab.device).expand(*cov_ab.shape[:-2], 6, 6).clone()
+    J[..., :3, 3:] = -skew(lever)
+    return J @ cov_ab @ J.transpose(-1, -2)

@@ -12,6 +12,7 @@ releases changed the kernel layout the published weights use.
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import types
 import warnings
@@ -25,16 +26,21 @@ _state = threading.local()
 _warned: set = set()
 
 
-def available() -> dict:
-    """Which native extensions import here: {"pointnet2_ops": bool, "spconv": bool, ...}."""
-    out = {}
+@functools.lru_cache(maxsize=1)
+def _probe() -> tuple:
+    out = []
     for name in ("pointnet2_ops", "spconv", "torchsparse"):
         try:
             __import__(name)
-            out[name] = True
+            out.append((name, True))
         except Exception:  # ImportError, or a broken CUDA build raising anything
-            out[name] = False
-    return out
+            out.append((name, False))
+    return tuple(out)
+
+
+def available() -> dict:
+    """Which native extensions import here: {"pointnet2_ops": bool, "spconv": bool, ...}."""
+    return dict(_probe())
 
 
 def _native_point_ops():
@@ -102,8 +108,8 @@ def selected(backend: str, on_cuda: bool, *, sparse: str | None = None):
 def _resolve(backend: str, on_cuda: bool, ext: str):
     torch_ops = torch_points if ext == "pointnet2_ops" else torch_sparse
     native = _native_point_ops if ext == "pointnet2_ops" else _native_sparse_ops
-    if backend == "torch":
-        return torch_ops
+    if backend == "torch" or (backend == "auto" and not on_cuda):
+        return torch_ops  # (auto on the CPU never imports an extension)
     has = available()[ext]
     if backend == "native":
         if not has:
