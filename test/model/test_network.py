@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from test.conftest import KITTI_RAW, require_shared
+from vp2p_ros.calib.vp2p_estimator import network_inputs
 from vp2p_ros.model import PRESETS, VP2PConfig, VP2PMatchNet, backends
 
 REFERENCE = (
@@ -128,12 +129,7 @@ def test_full_size_forward_on_a_real_kitti_frame():
 
     frame = load_kitti_raw(require_shared(KITTI_RAW), 70)
     s = make_sample(frame, rng=np.random.default_rng(0))
-    data = {
-        "points": torch.from_numpy(s.points)[None],
-        "intensity": torch.from_numpy(s.intensity)[None],
-        "normals": torch.from_numpy(s.normals)[None],
-        "image": torch.from_numpy(s.image)[None],
-    }
+    data = network_inputs(s)
     with torch.inference_mode():
         out = VP2PMatchNet().eval()(data)
     assert out["pixel_features"].shape == (1, 64, 40, 128)

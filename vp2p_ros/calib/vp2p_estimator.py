@@ -18,10 +18,21 @@ from vp2p_ros.calib.estimate import Estimate
 from vp2p_ros.data import Frame
 from vp2p_ros.geometry import covariance_of_composition
 from vp2p_ros.model import VP2PMatchNet
-from vp2p_ros.protocol import ProtocolConfig, make_sample
+from vp2p_ros.protocol import ProtocolConfig, Vp2pSample, make_sample
 from vp2p_ros.solvers import ProbabilisticConfig, select_and_match, solve_pnp_probabilistic
 
-__all__ = ["Vp2pEstimator"]
+__all__ = ["Vp2pEstimator", "network_inputs"]
+
+
+def network_inputs(sample: Vp2pSample, device="cpu") -> dict:
+    """The forward() dict of :class:`VP2PMatchNet` for one sample (batch of 1)."""
+    arrays = {
+        "points": sample.points,
+        "intensity": sample.intensity,
+        "normals": sample.normals,
+        "image": sample.image,
+    }
+    return {k: torch.from_numpy(v)[None].to(device) for k, v in arrays.items()}
 
 
 class Vp2pEstimator:
@@ -59,14 +70,8 @@ class Vp2pEstimator:
         sample = make_sample(
             framed, self.protocol, rng=np.random.default_rng(self.seed), perturb=False
         )
-        data = {
-            "points": torch.from_numpy(sample.points)[None],
-            "intensity": torch.from_numpy(sample.intensity)[None],
-            "normals": torch.from_numpy(sample.normals)[None],
-            "image": torch.from_numpy(sample.image)[None],
-        }
         with torch.inference_mode():
-            out = self.model({k: v.to(self.device) for k, v in data.items()})
+            out = self.model(network_inputs(sample, self.device))
         uv, idx = select_and_match(
             out["pixel_features"][0].float().cpu().numpy(),
             out["point_features"][0].float().cpu().numpy(),
