@@ -14,7 +14,7 @@ import numpy as np
 
 from vp2p_ros.data import Frame
 
-__all__ = ["Estimate", "Estimator", "QualityGate"]
+__all__ = ["DIRECTIONS", "Estimate", "Estimator", "QualityGate", "published_pose"]
 
 
 @dataclasses.dataclass
@@ -75,3 +75,27 @@ class QualityGate:
         if t_std > self.max_translation_std_m:
             return False, f"translation std {t_std:.3f} m > {self.max_translation_std_m}"
         return True, "passed"
+
+
+DIRECTIONS = ("cam_lidar", "lidar_cam")
+
+
+def published_pose(T_cam_lidar: np.ndarray, covariance: np.ndarray, direction: str):
+    """The transform and covariance to publish for a direction parameter.
+
+    Args:
+        T_cam_lidar: (4, 4) estimate.
+        covariance: (6, 6) ROS order in the camera frame.
+        direction: "cam_lidar" publishes ``T_cam_lidar`` (parent = camera); "lidar_cam" publishes
+            ``T_lidar_cam`` (parent = LiDAR) with the covariance moved to the LiDAR frame.
+
+    Returns:
+        (T_parent_child (4, 4), covariance (6, 6) in the parent frame).
+    """
+    from vp2p_ros.geometry import covariance_of_inverse, inverse_transform
+
+    if direction == "cam_lidar":
+        return np.asarray(T_cam_lidar, float), np.asarray(covariance, float)
+    if direction == "lidar_cam":
+        return inverse_transform(T_cam_lidar), covariance_of_inverse(T_cam_lidar, covariance)
+    raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
