@@ -26,6 +26,7 @@ setup(
     entry_points={
         "console_scripts": [
             "vp2p-demo = vp2p_ros.cli.demo:main",
+            "vp2p-calibration-node = vp2p_ros.ros.node:main",
         ],
     },
 )

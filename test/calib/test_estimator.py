@@ -108,3 +108,22 @@ def test_untrained_network_gives_a_status_not_a_pose():
     est = Vp2pEstimator(VP2PMatchNet(PRESETS["tiny"])).estimate(frame, frame.T_cam_lidar)
     assert not est.ok and est.T_cam_lidar is None
     assert QualityGate().check(est)[0] is False
+
+
+def test_params_file_matches_the_node_config():
+    import dataclasses
+    from pathlib import Path
+
+    import yaml
+
+    from vp2p_ros.calib import NodeConfig
+
+    path = Path(__file__).resolve().parents[2] / "config" / "calibrate.yaml"
+    params = yaml.safe_load(path.read_text())["vp2p_calibration_node"]["ros__parameters"]
+    cfg = NodeConfig.from_dict(params)
+    assert cfg == NodeConfig()
+    assert set(params) == {f.name for f in dataclasses.fields(NodeConfig)}
+    with pytest.raises(ValueError, match="unknown parameter"):
+        NodeConfig.from_dict({**params, "slop": 1})
+    with pytest.raises(ValueError, match="sync_slop_s must be > 0"):
+        NodeConfig.from_dict({**params, "sync_slop_s": 0.0})

@@ -149,7 +149,8 @@ def test_colcon_install_layout():
     """colcon build installs what `ros2 run` / `ros2 launch` look for."""
     share = _install_share("vp2p_ros")
     prefix = share.parents[1]
-    assert os.access(prefix / "lib" / "vp2p_ros" / "vp2p_demo", os.X_OK)
+    for exe in ("vp2p_demo", "vp2p_calibration_node"):
+        assert os.access(prefix / "lib" / "vp2p_ros" / exe, os.X_OK)
     for sub in ("launch", "config", "models"):
         assert (share / sub).is_dir()
     assert (share / "config" / "protocol.yaml").is_file()

@@ -1,0 +1,187 @@
+"""The calibration node end to end in one process, with real rclpy and a stand-in estimator."""
+
+import math
+
+import numpy as np
+import pytest
+
+rclpy = pytest.importorskip("rclpy", reason="rclpy not installed (scripts/test.sh installs it)")
+from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
+from geometry_msgs.msg import PoseWithCovarianceStamped  # noqa: E402
+from rclpy.executors import SingleThreadedExecutor  # noqa: E402
+from rclpy.parameter import Parameter  # noqa: E402
+from sensor_msgs.msg import CameraInfo, Image, PointCloud2, PointField  # noqa: E402
+from std_msgs.msg import Header  # noqa: E402
+from tf2_msgs.msg import TFMessage  # noqa: E402
+
+from vp2p_ros.calib import Estimate  # noqa: E402
+from vp2p_ros.geometry import inverse_transform, se3_exp  # noqa: E402
+from vp2p_ros.msgconv import array_to_image, arrays_to_pointcloud2  # noqa: E402
+from vp2p_ros.ros.node import CalibrationNode  # noqa: E402
+from vp2p_ros.ros.tf_out import DYNAMIC_QOS  # noqa: E402
+
+pytestmark = pytest.mark.ros
+T_TRUE = se3_exp(np.r_[0.05, -0.08, -0.3, -1.2, 0.02, -1.55])
+COV = np.diag([1e-4] * 3 + [1e-5] * 3)
+
+
+class FakeEstimator:
+    """Returns T_TRUE; raises on frames whose stamp ends in 7 (to test error handling)."""
+
+    name = "fake"
+
+    def __init__(self):
+        self.priors = []
+
+    def estimate(self, frame, prior):
+        self.priors.append(prior)
+        if frame.stamp_ns % 10 == 7:
+            raise RuntimeError("estimator exploded")
+        return Estimate("ok", T_TRUE.copy(), COV.copy(), 500, 400, "fake")
+
+
+def msgs(stamp_ns, w=64, h=48, image_w=None):
+    header = Header(frame_id="camera_optical")
+    header.stamp.sec, header.stamp.nanosec = divmod(stamp_ns, 10**9)
+    img = array_to_image(
+        np.zeros((h, image_w or w, 3), np.uint8),
+        "rgb8",
+        msg_cls=Image,
+        header_cls=Header,
+        frame_id="camera_optical",
+        stamp=header.stamp,
+    )
+    info = CameraInfo(header=header, width=w, height=h, distortion_model="plumb_bob")
+    info.k = [50.0, 0.0, w / 2, 0.0, 50.0, h / 2, 0.0, 0.0, 1.0]
+    info.p = [50.0, 0.0, w / 2, 0.0, 0.0, 50.0, h / 2, 0.0, 0.0, 0.0, 1.0, 0.0]
+    xyz = np.random.default_rng(0).uniform([-5, -5, -1], [5, 5, 1], (500, 3)).astype(np.float32)
+    cloud = arrays_to_pointcloud2(
+        xyz,
+        np.ones(500, np.float32),
+        frame_id="velodyne",
+        msg_cls=PointCloud2,
+        field_cls=PointField,
+        header_cls=Header,
+    )
+    cloud.header.stamp = header.stamp
+    return img, info, cloud
+
+
+@pytest.fixture
+def rig(request):
+    params = getattr(request, "param", {})
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx)
+    est = FakeEstimator()
+    overrides = [Parameter(k, value=v) for k, v in params.items()]
+    node = CalibrationNode(estimator=est, context=ctx, parameter_overrides=overrides)
+    peer = rclpy.create_node("peer", context=ctx)
+    ex = SingleThreadedExecutor(context=ctx)
+    ex.add_node(node)
+    ex.add_node(peer)
+    got = {"tf": [], "pose": [], "est": [], "diag": []}
+    from vp2p_ros.msg import CalibrationEstimate
+
+    peer.create_subscription(TFMessage, "/tf", got["tf"].append, DYNAMIC_QOS)
+    peer.create_subscription(
+        PoseWithCovarianceStamped,
+        "/vp2p_calibration_node/camera/extrinsic",
+        got["pose"].append,
+        10,
+    )
+    peer.create_subscription(
+        CalibrationEstimate, "/vp2p_calibration_node/camera/estimate", got["est"].append, 10
+    )
+    peer.create_subscription(DiagnosticArray, "/diagnostics", got["diag"].append, 10)
+    from rclpy.qos import qos_profile_sensor_data
+
+    pubs = [
+        peer.create_publisher(c, t, qos_profile_sensor_data)
+        for c, t in (
+            (Image, "camera/image"),
+            (CameraInfo, "camera/camera_info"),
+            (PointCloud2, "points"),
+        )
+    ]
+    yield node, est, ex, pubs, got
+    ex.shutdown()
+    node.destroy_node()
+    peer.destroy_node()
+    rclpy.shutdown(context=ctx)
+
+
+def spin_until(ex, cond, max_spins=600):
+    for _ in range(max_spins):
+        if cond():
+            return True
+        ex.spin_once(timeout_sec=0.02)
+    return cond()
+
+
+def send(ex, pubs, triple):
+    assert spin_until(ex, lambda: all(p.get_subscription_count() > 0 for p in pubs))
+    for p, m in zip(pubs, triple):
+        p.publish(m)
+
+
+def test_synchronised_messages_give_tf_pose_and_estimate(rig):
+    node, est, ex, pubs, got = rig
+    send(ex, pubs, msgs(10**9))
+    assert spin_until(ex, lambda: got["tf"] and got["pose"] and got["est"])
+    tf = got["tf"][0].transforms[0]
+    assert tf.header.frame_id == "camera_optical" and tf.child_frame_id == "velodyne"
+    assert math.isclose(tf.transform.translation.z, T_TRUE[2, 3], abs_tol=1e-12)
+    np.testing.assert_allclose(np.reshape(got["pose"][0].pose.covariance, (6, 6)), COV)
+    e = got["est"][0]
+    assert e.num_inliers == 400 and e.state == e.STATE_CONVERGED and e.message == ""
+    np.testing.assert_allclose(est.priors[0], node.cfg.T_cam_lidar_initial)
+
+
+@pytest.mark.parametrize("rig", [{"direction": "lidar_cam"}], indirect=True)
+def test_inverse_direction(rig):
+    _, _, ex, pubs, got = rig
+    send(ex, pubs, msgs(2 * 10**9))
+    assert spin_until(ex, lambda: got["tf"])
+    tf = got["tf"][0].transforms[0]
+    assert tf.header.frame_id == "velodyne" and tf.child_frame_id == "camera_optical"
+    assert math.isclose(tf.transform.translation.x, inverse_transform(T_TRUE)[0, 3], abs_tol=1e-9)
+
+
+def test_worker_exception_is_reported_and_next_pair_processed(rig):
+    node, _, ex, pubs, got = rig
+    send(ex, pubs, msgs(3 * 10**9 + 7))  # the estimator raises on this one
+    cam = node.cameras[0]
+    assert spin_until(ex, lambda: cam.worker.failed == 1)
+    send(ex, pubs, msgs(4 * 10**9))
+    assert spin_until(ex, lambda: got["est"])
+    node.publish_diagnostics()
+    assert spin_until(ex, lambda: got["diag"])
+    values = {kv.key: kv.value for kv in got["diag"][-1].status[0].values}
+    assert "estimator exploded" in values["last_error"] and values["accepted"] == "1"
+
+
+def test_malformed_and_missing_inputs_become_diagnostics(rig):
+    node, _, ex, pubs, got = rig
+    img, info, cloud = msgs(5 * 10**9, image_w=80)  # image 80 wide, camera_info says 64
+    send(ex, pubs, (img, info, cloud))
+    cam = node.cameras[0]
+    assert spin_until(ex, lambda: cam.calib.errors == 1)
+    assert not got["tf"]
+    assert "camera_info says 64x48" in cam.calib.last_error
+    img, _, cloud = msgs(6 * 10**9)
+    pubs[0].publish(img)  # no camera_info for this one
+    pubs[2].publish(cloud)
+    assert spin_until(ex, lambda: cam.sync.stats.received[0] == 2)
+    node.publish_diagnostics()
+    assert spin_until(ex, lambda: got["diag"])
+    assert not got["tf"]
+
+
+def test_invalid_parameters_are_rejected_with_a_clear_message():
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx)
+    try:
+        with pytest.raises(ValueError, match="direction must be one of"):
+            CalibrationNode(context=ctx, parameter_overrides=[Parameter("direction", value="up")])
+    finally:
+        rclpy.shutdown(context=ctx)

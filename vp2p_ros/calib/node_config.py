@@ -1,0 +1,99 @@
+"""Parameters of the calibration node: one dataclass, its defaults and descriptions.
+
+The node declares a ROS parameter for every field (with the description below); the same class
+validates them, so an invalid value stops the node at start with a clear message.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from vp2p_ros.calib.estimate import DIRECTIONS
+from vp2p_ros.geometry import make_transform, rpy_to_matrix
+
+__all__ = ["DESCRIPTIONS", "NodeConfig"]
+
+DESCRIPTIONS = {
+    "cameras": "camera names; camera <c> subscribes <c>/image and <c>/camera_info",
+    "points_topic": "PointCloud2 topic of the LiDAR (shared by all cameras)",
+    "parent_frame": "TF parent frame; empty: the frame_id of the camera / LiDAR messages",
+    "child_frame": "TF child frame; empty: the frame_id of the LiDAR / camera messages",
+    "direction": "cam_lidar: publish T_cam_lidar (parent = camera); lidar_cam: the inverse",
+    "initial_xyz": "initial T_cam_lidar translation (m), camera frame",
+    "initial_rpy": "initial T_cam_lidar rotation, ROS roll-pitch-yaw (rad)",
+    "checkpoint": "VP2P weights (.pth or .safetensors); empty: no learned estimator",
+    "device": "auto | cpu | cuda",
+    "sync_slop_s": "largest stamp spread of a synchronised set (s)",
+    "sync_queue_size": "messages kept per input while matching",
+    "points_offset_s": "known delay of the LiDAR stamps after the camera's (s)",
+    "jump_back_s": "a stamp this much older than the newest resets the sync (bag loop)",
+    "min_inliers": "quality gate: minimum PnP inliers",
+    "max_rotation_std_deg": "quality gate: largest rotation 1-sigma (deg)",
+    "max_translation_std_m": "quality gate: largest translation 1-sigma (m)",
+    "static_tf": "publish on /tf_static (latched) instead of /tf",
+    "publish_overlay": "publish ~/<camera>/overlay images",
+    "diagnostics_period_s": "period of /diagnostics (s)",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class NodeConfig:
+    """Validated node parameters (see DESCRIPTIONS for each field)."""
+
+    cameras: tuple = ("camera",)
+    points_topic: str = "points"
+    parent_frame: str = ""
+    child_frame: str = ""
+    direction: str = "cam_lidar"
+    initial_xyz: tuple = (0.0, 0.0, 0.0)
+    initial_rpy: tuple = (0.0, 0.0, 0.0)
+    checkpoint: str = ""
+    device: str = "auto"
+    sync_slop_s: float = 0.05
+    sync_queue_size: int = 10
+    points_offset_s: float = 0.0
+    jump_back_s: float = 1.0
+    min_inliers: int = 30
+    max_rotation_std_deg: float = 2.0
+    max_translation_std_m: float = 0.2
+    static_tf: bool = False
+    publish_overlay: bool = True
+    diagnostics_period_s: float = 1.0
+
+    def __post_init__(self) -> None:
+        errors = []
+        if not self.cameras or len(set(self.cameras)) != len(self.cameras):
+            errors.append(f"cameras must be non-empty and unique, got {list(self.cameras)}")
+        if self.direction not in DIRECTIONS:
+            errors.append(f"direction must be one of {DIRECTIONS}, got {self.direction!r}")
+        if self.device not in ("auto", "cpu", "cuda"):
+            errors.append(f"device must be auto, cpu or cuda, got {self.device!r}")
+        if len(self.initial_xyz) != 3 or len(self.initial_rpy) != 3:
+            errors.append("initial_xyz and initial_rpy need 3 numbers each")
+        elif not all(math.isfinite(v) for v in (*self.initial_xyz, *self.initial_rpy)):
+            errors.append("initial extrinsic has non-finite values")
+        for name in ("sync_slop_s", "diagnostics_period_s"):
+            if not getattr(self, name) > 0:
+                errors.append(f"{name} must be > 0, got {getattr(self, name)}")
+        if self.sync_queue_size < 1:
+            errors.append(f"sync_queue_size must be >= 1, got {self.sync_queue_size}")
+        if self.jump_back_s < 0 or self.min_inliers < 0:
+            errors.append("jump_back_s and min_inliers must be >= 0")
+        if errors:
+            raise ValueError("invalid parameters: " + "; ".join(errors))
+
+    @property
+    def T_cam_lidar_initial(self) -> np.ndarray:
+        return make_transform(rpy_to_matrix(np.asarray(self.initial_rpy, float)), self.initial_xyz)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> NodeConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ValueError(f"unknown parameter(s) {unknown}; valid: {sorted(names)}")
+        conv = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+        return cls(**conv)

@@ -1,0 +1,219 @@
+"""``vp2p_calibration_node``: sync -> worker thread -> estimate -> gate -> TF / pose / diagnostics.
+
+Adapter only: subscriptions feed :class:`ApproximateTimeSync` (callbacks never block), a
+:class:`LatestWinsWorker` per camera runs :class:`CameraCalibrator`, and its decisions are turned
+into messages here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import traceback
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from geometry_msgs.msg import PoseWithCovarianceStamped
+from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.node import Node
+from rclpy.qos import qos_profile_sensor_data
+from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+
+from vp2p_ros.calib import (
+    ApproximateTimeSync,
+    CameraCalibrator,
+    LatestWinsWorker,
+    NodeConfig,
+    QualityGate,
+    published_pose,
+)
+from vp2p_ros.calib.frames import frame_from_messages
+from vp2p_ros.calib.node_config import DESCRIPTIONS
+from vp2p_ros.errors import Vp2pError
+from vp2p_ros.msgconv import array_to_image
+from vp2p_ros.ros import messages, tf_out
+from vp2p_ros.viz import draw_projection
+
+__all__ = ["CalibrationNode", "main"]
+
+
+class _Camera:
+    """Subscriptions, synchroniser, worker and publishers of one camera."""
+
+    def __init__(self, node: CalibrationNode, name: str, estimator):
+        cfg = node.cfg
+        self.node, self.name = node, name
+        gate = QualityGate(cfg.min_inliers, cfg.max_rotation_std_deg, cfg.max_translation_std_m)
+        self.calib = CameraCalibrator(estimator, cfg.T_cam_lidar_initial, gate)
+        self.sync = ApproximateTimeSync(
+            3,
+            cfg.sync_queue_size,
+            cfg.sync_slop_s,
+            self._on_set,
+            offsets_ns=[0, 0, round(cfg.points_offset_s * 1e9)],
+            jump_back_ns=round(cfg.jump_back_s * 1e9) if cfg.jump_back_s > 0 else None,
+        )
+        self.worker = LatestWinsWorker(self._work, self._on_error, name=f"vp2p-{name}")
+        qos = qos_profile_sensor_data
+        for i, (cls, topic) in enumerate(
+            ((Image, f"{name}/image"), (CameraInfo, f"{name}/camera_info"))
+        ):
+            node.create_subscription(cls, topic, lambda m, i=i: self._add(i, m), qos)
+        self.pose_pub = node.create_publisher(PoseWithCovarianceStamped, f"~/{name}/extrinsic", 10)
+        self.est_pub = node.create_publisher(node.msg_cls, f"~/{name}/estimate", 10)
+        self.overlay_pub = node.create_publisher(Image, f"~/{name}/overlay", 2)
+
+    def _add(self, index, msg):
+        try:
+            self.sync.add(index, msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec, msg)
+        except Exception as e:  # a malformed header must not kill the executor
+            self.calib.record_error(f"unusable {type(msg).__name__}: {e}")
+
+    def _on_set(self, image, info, cloud):
+        self.worker.submit((image, info, cloud))
+
+    def _on_error(self, exc, text):
+        self.calib.record_error(f"{type(exc).__name__}: {exc}")
+        self.node.get_logger().error(f"[{self.name}] estimator failed:\n{text}")
+
+    def _work(self, job):
+        image, info, cloud = job
+        try:
+            frame = frame_from_messages(image, info, cloud)
+        except Vp2pError as e:
+            self.calib.record_error(f"{type(e).__name__}: {e}")
+            return
+        out = self.calib.process(frame)
+        self._publish(out, image, cloud, frame)
+
+    def _publish(self, out, image, cloud, frame):
+        cfg = self.node.cfg
+        cam_frame, lidar_frame = image.header.frame_id, cloud.header.frame_id
+        default_parent, default_child = (
+            (cam_frame, lidar_frame) if cfg.direction == "cam_lidar" else (lidar_frame, cam_frame)
+        )
+        parent, child = cfg.parent_frame or default_parent, cfg.child_frame or default_child
+        header = type(image.header)(stamp=image.header.stamp, frame_id=parent)
+        est = out.estimate
+        T = cov = None
+        if out.accepted:
+            T, cov = published_pose(est.T_cam_lidar, est.covariance, cfg.direction)
+            self.node.tf.sendTransform(messages.transform_stamped(T, header, child))
+            self.pose_pub.publish(messages.pose_msg(T, cov, header))
+        quality = float(out.accepted)
+        self.est_pub.publish(
+            messages.calibration_msg(
+                self.node.msg_cls,
+                T,
+                cov,
+                header,
+                parent,
+                child,
+                est,
+                out.state,
+                quality,
+                "" if out.accepted else out.reason,
+            )
+        )
+        current = self.calib.current
+        if cfg.publish_overlay and current is not None:
+            rgb = draw_projection(frame.image, frame.points, current.T_cam_lidar, frame.camera)
+            msg = array_to_image(
+                rgb,
+                "rgb8",
+                msg_cls=Image,
+                header_cls=type(image.header),
+                frame_id=image.header.frame_id,
+                stamp=image.header.stamp,
+            )
+            self.overlay_pub.publish(msg)
+
+    def status(self) -> DiagnosticStatus:
+        level, message, values = self.calib.diagnostics()
+        values["received_image_info_points"] = ",".join(map(str, self.sync.stats.received))
+        values["synchronised_sets"] = str(self.sync.stats.emitted)
+        values["sync_resets"] = str(self.sync.stats.resets)
+        values["dropped_sets"] = str(self.worker.dropped)
+        if self.sync.stats.received[0] and not self.sync.stats.received[1]:
+            level, message = 2, "no camera_info received: cannot synchronise"
+        return DiagnosticStatus(
+            level=bytes([level]),
+            name=f"vp2p_ros: {self.name}",
+            message=message,
+            hardware_id=self.name,
+            values=[KeyValue(key=k, value=v) for k, v in values.items()],
+        )
+
+
+class CalibrationNode(Node):
+    """The calibration node; ``estimator`` overrides the checkpoint (tests, custom pipelines)."""
+
+    def __init__(self, estimator=None, **kwargs):
+        super().__init__("vp2p_calibration_node", **kwargs)
+        from vp2p_ros.msg import CalibrationEstimate
+
+        self.msg_cls = CalibrationEstimate
+        values = {}
+        for f in dataclasses.fields(NodeConfig):
+            default = list(f.default) if isinstance(f.default, tuple) else f.default
+            desc = ParameterDescriptor(description=DESCRIPTIONS[f.name])
+            values[f.name] = self.declare_parameter(f.name, default, desc).value
+        self.cfg = NodeConfig.from_dict(values)  # ValueError names every invalid parameter
+        if estimator is None and self.cfg.checkpoint:
+            estimator = _load_estimator(self.cfg)
+        if estimator is None:
+            self.get_logger().warn("no checkpoint: estimates are reported, never published")
+        self.tf = tf_out.make(self, static=self.cfg.static_tf)
+        self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.cameras = [_Camera(self, name, estimator) for name in self.cfg.cameras]
+        self.create_subscription(
+            PointCloud2, self.cfg.points_topic, self._on_points, qos_profile_sensor_data
+        )
+        self.create_timer(self.cfg.diagnostics_period_s, self.publish_diagnostics)
+
+    def _on_points(self, msg):
+        for cam in self.cameras:
+            cam._add(2, msg)
+
+    def publish_diagnostics(self):
+        arr = DiagnosticArray()
+        arr.header.stamp = self.get_clock().now().to_msg()
+        arr.status = [cam.status() for cam in self.cameras]
+        self.diag_pub.publish(arr)
+
+    def destroy_node(self):
+        for cam in self.cameras:
+            cam.worker.stop()
+        return super().destroy_node()
+
+
+def _load_estimator(cfg: NodeConfig):
+    import torch
+
+    from vp2p_ros.calib.vp2p_estimator import Vp2pEstimator
+    from vp2p_ros.model.weights import load_model
+
+    device = (
+        cfg.device if cfg.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    )
+    model, _ = load_model(cfg.checkpoint)
+    return Vp2pEstimator(model, device=device)
+
+
+def main(args=None):
+    import rclpy
+    from rclpy.executors import ExternalShutdownException
+
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = CalibrationNode()
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except Exception:
+        traceback.print_exc()
+        raise
+    finally:
+        if node is not None:
+            node.destroy_node()
+        if rclpy.ok():
+            rclpy.shutdown()
