@@ -8,12 +8,12 @@ import pytest
 rclpy = pytest.importorskip("rclpy", reason="rclpy not installed (scripts/test.sh installs it)")
 from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
 from geometry_msgs.msg import PoseWithCovarianceStamped  # noqa: E402
-from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2, PointField  # noqa: E402
 from std_msgs.msg import Header  # noqa: E402
 from tf2_msgs.msg import TFMessage  # noqa: E402
 
+from test.ros.helpers import ros_context, spin_until  # noqa: E402
 from vp2p_ros.calib import Estimate  # noqa: E402
 from vp2p_ros.geometry import inverse_transform, se3_exp  # noqa: E402
 from vp2p_ros.msgconv import array_to_image, arrays_to_pointcloud2  # noqa: E402
@@ -69,53 +69,30 @@ def msgs(stamp_ns, w=64, h=48, image_w=None):
 
 @pytest.fixture
 def rig(request):
-    params = getattr(request, "param", {})
-    ctx = rclpy.Context()
-    rclpy.init(context=ctx)
-    est = FakeEstimator()
-    overrides = [Parameter(k, value=v) for k, v in params.items()]
-    node = CalibrationNode(estimator=est, context=ctx, parameter_overrides=overrides)
-    peer = rclpy.create_node("peer", context=ctx)
-    ex = SingleThreadedExecutor(context=ctx)
-    ex.add_node(node)
-    ex.add_node(peer)
-    got = {"tf": [], "pose": [], "est": [], "diag": []}
+    from rclpy.qos import qos_profile_sensor_data
     from vp2p_ros.msg import CalibrationEstimate
 
-    peer.create_subscription(TFMessage, "/tf", got["tf"].append, DYNAMIC_QOS)
-    peer.create_subscription(
-        PoseWithCovarianceStamped,
-        "/vp2p_calibration_node/camera/extrinsic",
-        got["pose"].append,
-        10,
-    )
-    peer.create_subscription(
-        CalibrationEstimate, "/vp2p_calibration_node/camera/estimate", got["est"].append, 10
-    )
-    peer.create_subscription(DiagnosticArray, "/diagnostics", got["diag"].append, 10)
-    from rclpy.qos import qos_profile_sensor_data
-
-    pubs = [
-        peer.create_publisher(c, t, qos_profile_sensor_data)
-        for c, t in (
+    overrides = [Parameter(k, value=v) for k, v in getattr(request, "param", {}).items()]
+    est = FakeEstimator()
+    with ros_context(
+        lambda ctx: CalibrationNode(estimator=est, context=ctx, parameter_overrides=overrides),
+        lambda ctx: rclpy.create_node("peer", context=ctx),
+    ) as (ex, (node, peer)):
+        got = {"tf": [], "pose": [], "est": [], "diag": []}
+        ns = "/vp2p_calibration_node/camera"
+        peer.create_subscription(TFMessage, "/tf", got["tf"].append, DYNAMIC_QOS)
+        peer.create_subscription(
+            PoseWithCovarianceStamped, f"{ns}/extrinsic", got["pose"].append, 10
+        )
+        peer.create_subscription(CalibrationEstimate, f"{ns}/estimate", got["est"].append, 10)
+        peer.create_subscription(DiagnosticArray, "/diagnostics", got["diag"].append, 10)
+        topics = (
             (Image, "camera/image"),
             (CameraInfo, "camera/camera_info"),
             (PointCloud2, "points"),
         )
-    ]
-    yield node, est, ex, pubs, got
-    ex.shutdown()
-    node.destroy_node()
-    peer.destroy_node()
-    rclpy.shutdown(context=ctx)
-
-
-def spin_until(ex, cond, max_spins=600):
-    for _ in range(max_spins):
-        if cond():
-            return True
-        ex.spin_once(timeout_sec=0.02)
-    return cond()
+        pubs = [peer.create_publisher(c, t, qos_profile_sensor_data) for c, t in topics]
+        yield node, est, ex, pubs, got
 
 
 def send(ex, pubs, triple):

@@ -7,11 +7,11 @@ import pytest
 
 rclpy = pytest.importorskip("rclpy", reason="rclpy not installed (scripts/test.sh installs it)")
 from geometry_msgs.msg import PoseWithCovarianceStamped  # noqa: E402
-from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy  # noqa: E402
 from std_msgs.msg import Header  # noqa: E402
 from tf2_msgs.msg import TFMessage  # noqa: E402
 
+from test.ros.helpers import ros_context, spin_until  # noqa: E402
 from vp2p_ros.calib import Estimate  # noqa: E402
 from vp2p_ros.calib.estimate import published_pose  # noqa: E402
 from vp2p_ros.geometry import inverse_transform, quaternion_to_matrix, se3_exp  # noqa: E402
@@ -22,26 +22,11 @@ pytestmark = pytest.mark.ros
 
 @pytest.fixture
 def nodes():
-    ctx = rclpy.Context()
-    rclpy.init(context=ctx)
-    pub = rclpy.create_node("vp2p_test_pub", context=ctx)
-    sub = rclpy.create_node("vp2p_test_sub", context=ctx)
-    ex = SingleThreadedExecutor(context=ctx)
-    ex.add_node(pub)
-    ex.add_node(sub)
-    yield pub, sub, ex
-    ex.shutdown()
-    pub.destroy_node()
-    sub.destroy_node()
-    rclpy.shutdown(context=ctx)
-
-
-def spin_until(ex, cond, max_spins=400):
-    for _ in range(max_spins):
-        if cond():
-            return True
-        ex.spin_once(timeout_sec=0.05)
-    return cond()
+    with ros_context(
+        lambda ctx: rclpy.create_node("vp2p_test_pub", context=ctx),
+        lambda ctx: rclpy.create_node("vp2p_test_sub", context=ctx),
+    ) as (ex, (pub, sub)):
+        yield pub, sub, ex
 
 
 def header(frame="camera"):
