@@ -28,6 +28,7 @@ setup(
             "vp2p-demo = vp2p_ros.cli.demo:main",
             "vp2p-calibration-node = vp2p_ros.ros.node:main",
             "vp2p-make-bag = vp2p_ros.cli.make_bag:main",
+            "vp2p-replay-bag = vp2p_ros.ros.replay:main",
         ],
     },
 )

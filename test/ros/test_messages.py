@@ -149,7 +149,7 @@ def test_colcon_install_layout():
     """colcon build installs what `ros2 run` / `ros2 launch` look for."""
     share = _install_share("vp2p_ros")
     prefix = share.parents[1]
-    for exe in ("vp2p_demo", "vp2p_calibration_node"):
+    for exe in ("vp2p_demo", "vp2p_calibration_node", "vp2p_make_bag", "vp2p_replay_bag"):
         assert os.access(prefix / "lib" / "vp2p_ros" / exe, os.X_OK)
     for sub in ("launch", "config", "models"):
         assert (share / sub).is_dir()
