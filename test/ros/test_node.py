@@ -204,3 +204,34 @@ def test_flood_keeps_queues_bounded_and_the_node_responsive():
         values = {kv.key: kv.value for kv in diag[-1].status[0].values}
         assert int(values["dropped_sets"]) == cam.worker.dropped
         assert cam.worker.wait_idle(10)
+
+
+def test_two_cameras_get_their_own_outputs():
+    from rclpy.qos import qos_profile_sensor_data
+    from vp2p_ros.msg import CalibrationEstimate
+
+    params = [Parameter("cameras", value=["left", "right"])]
+    with ros_context(
+        lambda ctx: CalibrationNode(
+            estimator=FakeEstimator(), context=ctx, parameter_overrides=params
+        ),
+        lambda ctx: rclpy.create_node("peer", context=ctx),
+    ) as (ex, (node, peer)):
+        got = {"left": [], "right": []}
+        for cam in got:
+            peer.create_subscription(
+                CalibrationEstimate, f"/vp2p_calibration_node/{cam}/estimate", got[cam].append, 10
+            )
+        topics = [
+            (Image, "left/image"),
+            (CameraInfo, "left/camera_info"),
+            (Image, "right/image"),
+            (CameraInfo, "right/camera_info"),
+            (PointCloud2, "points"),
+        ]
+        pubs = [peer.create_publisher(c, t, qos_profile_sensor_data) for c, t in topics]
+        img, info, cloud = msgs(7 * 10**9)
+        send(ex, pubs, (img, info, img, info, cloud))
+        assert spin_until(ex, lambda: got["left"] and got["right"])
+        assert [c.name for c in node.cameras] == ["left", "right"]
+        assert all(c.calib.accepted == 1 for c in node.cameras)
