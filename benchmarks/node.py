@@ -1,0 +1,112 @@
+"""End-to-end latency of the calibration node: last message of a set published -> TF received.
+
+Run (from scripts/test.sh's environment, i.e. with rclpy)::
+
+    python -m benchmarks.node --sets 30
+
+One process: a peer publishes the bundled KITTI frames (1242x375 rgb8 Image, CameraInfo,
+~120k-point PointCloud2) to the node, which runs a fixed stand-in estimator (so the numbers are
+the node's own overhead: sync, conversion, worker hand-off, publishing) and, in the same run, the
+bare conversion ``frame_from_messages`` as the baseline. Prints p50 / p95 in milliseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+
+def main(argv=None) -> None:
+    import rclpy
+    from rclpy.qos import qos_profile_sensor_data
+    from sensor_msgs.msg import CameraInfo, Image, PointCloud2, PointField
+    from std_msgs.msg import Header
+    from tf2_msgs.msg import TFMessage
+
+    from test.ros.helpers import ros_context, spin_until
+    from vp2p_ros.calib import Estimate
+    from vp2p_ros.calib.frames import frame_from_messages
+    from vp2p_ros.data import load_bundled_frames
+    from vp2p_ros.msgconv import array_to_image, arrays_to_pointcloud2
+    from vp2p_ros.ros.node import CalibrationNode
+    from vp2p_ros.ros.tf_out import DYNAMIC_QOS
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sets", type=int, default=30)
+    args = ap.parse_args(argv)
+    frame = load_bundled_frames(1)[0]
+
+    class Fixed:
+        name = "fixed"
+
+        def estimate(self, f, prior):
+            return Estimate("ok", frame.T_cam_lidar, np.eye(6) * 1e-6, 500, 500, "fixed")
+
+    def messages(stamp_ns):
+        h = Header(frame_id="camera_optical")
+        h.stamp.sec, h.stamp.nanosec = divmod(stamp_ns, 10**9)
+        img = array_to_image(
+            frame.image,
+            "rgb8",
+            msg_cls=Image,
+            header_cls=Header,
+            frame_id="camera_optical",
+            stamp=h.stamp,
+        )
+        info = CameraInfo(
+            header=h, **{k: v for k, v in frame.camera.to_camera_info_fields().items()}
+        )
+        cloud = arrays_to_pointcloud2(
+            frame.points,
+            frame.intensity,
+            frame_id="velodyne",
+            msg_cls=PointCloud2,
+            field_cls=PointField,
+            header_cls=Header,
+        )
+        cloud.header.stamp = h.stamp
+        return img, info, cloud
+
+    latencies, convert = [], []
+    with ros_context(
+        lambda ctx: CalibrationNode(estimator=Fixed(), context=ctx),
+        lambda ctx: rclpy.create_node("bench_peer", context=ctx),
+    ) as (ex, (node, peer)):
+        got = []
+        peer.create_subscription(
+            TFMessage, "/tf", lambda m: got.append(time.perf_counter()), DYNAMIC_QOS
+        )
+        topics = (
+            (Image, "camera/image"),
+            (CameraInfo, "camera/camera_info"),
+            (PointCloud2, "points"),
+        )
+        pubs = [peer.create_publisher(c, t, qos_profile_sensor_data) for c, t in topics]
+        spin_until(ex, lambda: all(p.get_subscription_count() > 0 for p in pubs))
+        for k in range(args.sets):
+            triple = messages(10**9 + k * 10**8)
+            t0 = time.perf_counter()
+            frame_from_messages(*triple)
+            convert.append(time.perf_counter() - t0)
+            n = len(got)
+            for p, m in zip(pubs, triple):
+                p.publish(m)
+            t_sent = time.perf_counter()
+            if spin_until(ex, lambda n=n: len(got) > n, max_spins=500):
+                latencies.append(got[-1] - t_sent)
+    lat, conv = 1e3 * np.array(latencies), 1e3 * np.array(convert)
+    print(f"{len(lat)}/{args.sets} sets produced a TF")
+    print(f"{'step':44s} {'p50 ms':>8s} {'p95 ms':>8s}")
+    for name, v in (
+        ("frame_from_messages (baseline, bare)", conv),
+        ("node: last message sent -> TF received", lat),
+    ):
+        print(f"{name:44s} {np.percentile(v, 50):8.1f} {np.percentile(v, 95):8.1f}")
+    extra = np.percentile(lat, 50) - np.percentile(conv, 50)
+    print(f"overhead beyond conversion (p50): {extra:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
