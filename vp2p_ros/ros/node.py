@@ -25,7 +25,7 @@ from vp2p_ros.calib import (
     QualityGate,
     published_pose,
 )
-from vp2p_ros.calib.frames import frame_from_messages
+from vp2p_ros.calib.frames import frame_from_messages, stamp_ns
 from vp2p_ros.calib.node_config import DESCRIPTIONS
 from vp2p_ros.errors import Vp2pError
 from vp2p_ros.msgconv import array_to_image
@@ -63,7 +63,7 @@ class _Camera:
 
     def _add(self, index, msg):
         try:
-            self.sync.add(index, msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec, msg)
+            self.sync.add(index, stamp_ns(msg.header), msg)
         except Exception as e:  # a malformed header must not kill the executor
             self.calib.record_error(f"unusable {type(msg).__name__}: {e}")
 

@@ -31,12 +31,7 @@ def _rows(n_cols: int) -> int:
     return max(1, _BUDGET // max(n_cols, 1))
 
 
-def _sq_dist(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """(B, n, 3) x (B, m, 3) -> (B, n, m) squared distances, computed by differences (exact)."""
-    return ((a[:, :, None, :] - b[:, None, :, :]) ** 2).sum(-1)
-
-
-def _sq_dist_fast(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+def _sq_dist_ranking(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Squared distances through one matmul; for nearest-neighbour ranking, not radius tests."""
     d2 = (a * a).sum(-1)[..., :, None] + (b * b).sum(-1)[..., None, :] - 2 * a @ b.transpose(1, 2)
     return d2.clamp_min(0)
@@ -138,7 +133,7 @@ def three_nn(
     dists, idxs = [], []
     for s in range(0, n, chunk):
         q = unknown[:, s : s + chunk]
-        i = _sq_dist_fast(q, known).topk(k, dim=-1, largest=False, sorted=True).indices
+        i = _sq_dist_ranking(q, known).topk(k, dim=-1, largest=False, sorted=True).indices
         # rank by the fast form, but return exact distances (by differences, like the kernel)
         nb = known.gather(1, i.reshape(B, -1, 1).expand(-1, -1, 3)).reshape(B, -1, k, 3)
         d = ((q[:, :, None] - nb) ** 2).sum(-1)
@@ -164,6 +159,6 @@ def knn(
     out = []
     chunk = chunk or _rows(xyz.shape[1])
     for s in range(0, new_xyz.shape[1], chunk):
-        d2 = _sq_dist_fast(new_xyz[:, s : s + chunk], xyz)
+        d2 = _sq_dist_ranking(new_xyz[:, s : s + chunk], xyz)
         out.append(d2.topk(k, dim=-1, largest=False, sorted=True).indices)
     return torch.cat(out, 1)
