@@ -21,15 +21,14 @@ import numpy as np
 def main(argv=None) -> None:
     import rclpy
     from rclpy.qos import qos_profile_sensor_data
-    from sensor_msgs.msg import CameraInfo, Image, PointCloud2, PointField
-    from std_msgs.msg import Header
+    from sensor_msgs.msg import CameraInfo, Image, PointCloud2
     from tf2_msgs.msg import TFMessage
 
     from test.ros.helpers import ros_context, spin_until
     from vp2p_ros.calib import Estimate
     from vp2p_ros.calib.frames import frame_from_messages
     from vp2p_ros.data import load_bundled_frames
-    from vp2p_ros.msgconv import array_to_image, arrays_to_pointcloud2
+    from vp2p_ros.ros.messages import frame_messages
     from vp2p_ros.ros.node import CalibrationNode
     from vp2p_ros.ros.tf_out import DYNAMIC_QOS
 
@@ -43,31 +42,6 @@ def main(argv=None) -> None:
 
         def estimate(self, f, prior):
             return Estimate("ok", frame.T_cam_lidar, np.eye(6) * 1e-6, 500, 500, "fixed")
-
-    def messages(stamp_ns):
-        h = Header(frame_id="camera_optical")
-        h.stamp.sec, h.stamp.nanosec = divmod(stamp_ns, 10**9)
-        img = array_to_image(
-            frame.image,
-            "rgb8",
-            msg_cls=Image,
-            header_cls=Header,
-            frame_id="camera_optical",
-            stamp=h.stamp,
-        )
-        info = CameraInfo(
-            header=h, **{k: v for k, v in frame.camera.to_camera_info_fields().items()}
-        )
-        cloud = arrays_to_pointcloud2(
-            frame.points,
-            frame.intensity,
-            frame_id="velodyne",
-            msg_cls=PointCloud2,
-            field_cls=PointField,
-            header_cls=Header,
-        )
-        cloud.header.stamp = h.stamp
-        return img, info, cloud
 
     latencies, convert = [], []
     with ros_context(
@@ -86,7 +60,7 @@ def main(argv=None) -> None:
         pubs = [peer.create_publisher(c, t, qos_profile_sensor_data) for c, t in topics]
         spin_until(ex, lambda: all(p.get_subscription_count() > 0 for p in pubs))
         for k in range(args.sets):
-            triple = messages(10**9 + k * 10**8)
+            triple = frame_messages(frame, 10**9 + k * 10**8)
             t0 = time.perf_counter()
             frame_from_messages(*triple)
             convert.append(time.perf_counter() - t0)

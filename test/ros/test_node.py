@@ -9,14 +9,15 @@ rclpy = pytest.importorskip("rclpy", reason="rclpy not installed (scripts/test.s
 from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
 from geometry_msgs.msg import PoseWithCovarianceStamped  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
-from sensor_msgs.msg import CameraInfo, Image, PointCloud2, PointField  # noqa: E402
-from std_msgs.msg import Header  # noqa: E402
+from sensor_msgs.msg import CameraInfo, Image, PointCloud2  # noqa: E402
 from tf2_msgs.msg import TFMessage  # noqa: E402
 
 from test.ros.helpers import ros_context, spin_until  # noqa: E402
 from vp2p_ros.calib import Estimate  # noqa: E402
+from vp2p_ros.camera import CameraModel  # noqa: E402
+from vp2p_ros.data import Frame  # noqa: E402
 from vp2p_ros.geometry import inverse_transform, se3_exp  # noqa: E402
-from vp2p_ros.msgconv import array_to_image, arrays_to_pointcloud2  # noqa: E402
+from vp2p_ros.ros.messages import frame_messages  # noqa: E402
 from vp2p_ros.ros.node import CalibrationNode  # noqa: E402
 from vp2p_ros.ros.tf_out import DYNAMIC_QOS  # noqa: E402
 
@@ -40,31 +41,17 @@ class FakeEstimator:
         return Estimate("ok", T_TRUE.copy(), COV.copy(), 500, 400, "fake")
 
 
-def msgs(stamp_ns, w=64, h=48, image_w=None):
-    header = Header(frame_id="camera_optical")
-    header.stamp.sec, header.stamp.nanosec = divmod(stamp_ns, 10**9)
-    img = array_to_image(
-        np.zeros((h, image_w or w, 3), np.uint8),
-        "rgb8",
-        msg_cls=Image,
-        header_cls=Header,
-        frame_id="camera_optical",
-        stamp=header.stamp,
-    )
-    info = CameraInfo(header=header, width=w, height=h, distortion_model="plumb_bob")
-    info.k = [50.0, 0.0, w / 2, 0.0, 50.0, h / 2, 0.0, 0.0, 1.0]
-    info.p = [50.0, 0.0, w / 2, 0.0, 0.0, 50.0, h / 2, 0.0, 0.0, 0.0, 1.0, 0.0]
+def msgs(stamp_ns, w=64, h=48):
+    """A small synthetic (Image, CameraInfo, PointCloud2) set."""
+    K = np.array([[50.0, 0.0, w / 2], [0.0, 50.0, h / 2], [0.0, 0.0, 1.0]])
     xyz = np.random.default_rng(0).uniform([-5, -5, -1], [5, 5, 1], (500, 3)).astype(np.float32)
-    cloud = arrays_to_pointcloud2(
-        xyz,
-        np.ones(500, np.float32),
-        frame_id="velodyne",
-        msg_cls=PointCloud2,
-        field_cls=PointField,
-        header_cls=Header,
+    frame = Frame(
+        image=np.zeros((h, w, 3), np.uint8),
+        points=xyz,
+        intensity=np.ones(500, np.float32),
+        camera=CameraModel(w, h, K, []),
     )
-    cloud.header.stamp = header.stamp
-    return img, info, cloud
+    return frame_messages(frame, stamp_ns)
 
 
 @pytest.fixture
@@ -139,7 +126,8 @@ def test_worker_exception_is_reported_and_next_pair_processed(rig):
 
 def test_malformed_and_missing_inputs_become_diagnostics(rig):
     node, _, ex, pubs, got = rig
-    img, info, cloud = msgs(5 * 10**9, image_w=80)  # image 80 wide, camera_info says 64
+    _, info, cloud = msgs(5 * 10**9)
+    img = msgs(5 * 10**9, w=80)[0]  # image 80 wide, camera_info says 64
     send(ex, pubs, (img, info, cloud))
     cam = node.cameras[0]
     assert spin_until(ex, lambda: cam.calib.errors == 1)

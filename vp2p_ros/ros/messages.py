@@ -4,11 +4,44 @@ from __future__ import annotations
 
 import numpy as np
 from geometry_msgs.msg import PoseWithCovarianceStamped, Transform, TransformStamped
+from sensor_msgs.msg import CameraInfo, Image, PointCloud2, PointField
 from std_msgs.msg import Header
 
+from vp2p_ros.data import Frame
 from vp2p_ros.geometry import matrix_to_quaternion
+from vp2p_ros.msgconv import array_to_image, arrays_to_pointcloud2
 
-__all__ = ["calibration_msg", "pose_msg", "transform_msg", "transform_stamped"]
+__all__ = ["calibration_msg", "frame_messages", "pose_msg", "transform_msg", "transform_stamped"]
+
+
+def frame_messages(
+    frame: Frame,
+    stamp_ns: int,
+    camera_frame: str = "camera_optical",
+    lidar_frame: str = "velodyne",
+) -> tuple[Image, CameraInfo, PointCloud2]:
+    """The (rgb8 Image, CameraInfo, PointCloud2) a driver would publish for ``frame``."""
+    header = Header(frame_id=camera_frame)
+    header.stamp.sec, header.stamp.nanosec = divmod(int(stamp_ns), 10**9)
+    image = array_to_image(
+        frame.image,
+        "rgb8",
+        msg_cls=Image,
+        header_cls=Header,
+        frame_id=camera_frame,
+        stamp=header.stamp,
+    )
+    info = CameraInfo(header=header, **frame.camera.to_camera_info_fields())
+    cloud = arrays_to_pointcloud2(
+        frame.points,
+        frame.intensity,
+        frame_id=lidar_frame,
+        msg_cls=PointCloud2,
+        field_cls=PointField,
+        header_cls=Header,
+    )
+    cloud.header.stamp = header.stamp
+    return image, info, cloud
 
 
 def transform_msg(T: np.ndarray) -> Transform:
