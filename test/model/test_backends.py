@@ -8,9 +8,9 @@ needs a CUDA build and runs only on a GPU machine.
 import pytest
 import torch
 
-from test.model.test_network import inputs
+from test.model.test_network import tiny_net
 from test.model.test_sparse_ops import random_sites
-from vp2p_ros.model import PRESETS, VP2PMatchNet, backends
+from vp2p_ros.model import backends
 from vp2p_ros.model.ops import SparseVoxels, sparse_conv, sparse_conv_transposed
 from vp2p_ros.model.ops import points as torch_points
 
@@ -43,10 +43,7 @@ def test_spconv_sparse_ops_equal_ours():
 
 @needs_spconv
 def test_spconv_voxel_branch_forward_equals_torch():
-    cfg = PRESETS["tiny"]
-    torch.manual_seed(0)
-    net = VP2PMatchNet(cfg).eval()
-    data = inputs(cfg)
+    net, data = tiny_net()
     with torch.inference_mode():
         ref = net(data)
         with backends.selected("torch", on_cuda=False, sparse="native"):

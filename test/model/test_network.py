@@ -48,6 +48,13 @@ def inputs(cfg, B=1, seed=0):
     }
 
 
+def tiny_net(seed=0, B=1):
+    """A seeded tiny-config network in eval mode and a batch of inputs for it."""
+    cfg = PRESETS["tiny"]
+    torch.manual_seed(seed)
+    return VP2PMatchNet(cfg).eval(), inputs(cfg, B=B)
+
+
 def test_state_dict_equals_the_released_one():
     entries = reference_entries()
     sd = VP2PMatchNet().state_dict()
@@ -71,8 +78,7 @@ def test_released_layout_loads_strictly_and_round_trips():
 
 def test_tiny_forward_shapes_ranges_and_batch_independence():
     cfg = PRESETS["tiny"]
-    net = VP2PMatchNet(cfg).eval()
-    data = inputs(cfg, B=2)
+    net, data = tiny_net(B=2)
     with torch.inference_mode():
         out = net(data)
         one = net({k: v[1:] for k, v in data.items()})
@@ -96,12 +102,8 @@ def test_tiny_forward_shapes_ranges_and_batch_independence():
 
 
 def test_seeded_determinism_on_cpu():
-    cfg = PRESETS["tiny"]
-    torch.manual_seed(3)
-    a = VP2PMatchNet(cfg).eval()
-    torch.manual_seed(3)
-    b = VP2PMatchNet(cfg).eval()
-    data = inputs(cfg)
+    a, data = tiny_net(seed=3)
+    b, _ = tiny_net(seed=3)
     with torch.inference_mode():
         oa, ob = a(data), b(data)
     assert all(torch.equal(oa[k], ob[k]) for k in oa)
@@ -156,10 +158,7 @@ def test_backend_selection():
 
 def test_autocast_bf16_runs_and_stays_close():
     """Mixed precision (bf16 autocast, as on CUDA) through every op, checked on the CPU."""
-    cfg = PRESETS["tiny"]
-    torch.manual_seed(0)
-    net = VP2PMatchNet(cfg).eval()
-    data = inputs(cfg)
+    net, data = tiny_net()
     with torch.inference_mode():
         ref = net(data)
         with torch.autocast("cpu", dtype=torch.bfloat16):

@@ -33,6 +33,33 @@ def scene(rng, n, noise_px=0.2, outlier_frac=0.0, camera: CameraModel = FEATURE_
     return uv, transform_points(np.linalg.inv(T), pc), T, bad
 
 
+def failure_case(rng, case: str):
+    """Inputs a solver must turn into a failure status (uv, points_lidar, T_cam_lidar).
+
+    Cases: five (too few matches), nan_points / nan_pixels, collinear points, all_outliers
+    (pixels unrelated to the points), at_infinity (a coplanar scene at 10^7 m: rotation is
+    observable, translation is not).
+    """
+    uv, pts, T, _ = scene(rng, 100)
+    if case == "five":
+        uv, pts = uv[:5], pts[:5]
+    elif case == "nan_points":
+        pts[3, 1] = np.nan
+    elif case == "nan_pixels":
+        uv[7, 0] = np.nan
+    elif case == "collinear":
+        pts = np.outer(np.linspace(1, 10, 100), [1.0, 0.2, 3.0])
+    elif case == "all_outliers":
+        uv = rng.uniform([0, 0], [FEATURE_MAP.width, FEATURE_MAP.height], size=uv.shape)
+    elif case == "at_infinity":
+        rays = np.c_[rng.uniform(-0.5, 0.5, (100, 2)), np.ones(100)]
+        pts = rays * 1e7
+        uv = (rays @ FEATURE_MAP.K.T)[:, :2]
+    else:
+        raise ValueError(f"unknown failure case {case!r}")
+    return uv, pts, T
+
+
 CHI2_95 = stats.chi2.ppf(0.95, 6)  # 12.59
 
 

@@ -19,19 +19,21 @@ def nees(err, cov):
     return torch.einsum("bi,bi->b", err, torch.linalg.solve(cov, err[..., None])[..., 0])
 
 
+def sample_at_optimum(start, problem, cfg=AMISConfig(), seed=0):
+    """LM from ``start``, then seeded AMIS from its Laplace covariance: (lm, samples)."""
+    lm = solve_lm(start, problem)
+    cov = laplace_covariance(lm.hessian)
+    g = torch.Generator().manual_seed(seed)
+    return lm, sample_pose_distribution(lm.T_cam_lidar, cov, problem, cfg, generator=g)
+
+
 @pytest.fixture(scope="module")
 def solved():
     """500 seeded problems (60 matches, sigma = 0.5 px), LM from a perturbed start."""
     rng = np.random.default_rng(7)
     problem, T = batch(rng, 500, 60, 0.5)
     start = retract_pose(T, torch.tensor(rng.normal(scale=[0.2] * 3 + [0.02] * 3, size=(500, 6))))
-    lm = solve_lm(start, problem)
-    samples = sample_pose_distribution(
-        lm.T_cam_lidar,
-        laplace_covariance(lm.hessian),
-        problem,
-        generator=torch.Generator().manual_seed(0),
-    )
+    lm, samples = sample_at_optimum(start, problem)
     return problem, T, lm, samples
 
 
@@ -109,13 +111,7 @@ def test_config_validation():
 class TestMonteCarloPoseLoss:
     def test_gradients_reach_correspondences(self, rng):
         problem, T = batch(rng, 2, 30, 0.5)
-        lm = solve_lm(T, problem)
-        s = sample_pose_distribution(
-            lm.T_cam_lidar,
-            laplace_covariance(lm.hessian),
-            problem,
-            generator=torch.Generator().manual_seed(0),
-        )
+        _, s = sample_at_optimum(T, problem)
         w = problem.weights.clone().requires_grad_()
         uv = problem.uv.clone().requires_grad_()
         loss = monte_carlo_pose_loss(T, s, PnPProblem(uv, problem.points, w, problem.camera))
@@ -136,14 +132,7 @@ class TestMonteCarloPoseLoss:
                 problem.uv, problem.points, problem.weights * 0 + log_w.exp(), problem.camera
             )
             with torch.no_grad():
-                lm = solve_lm(T, p)
-                s = sample_pose_distribution(
-                    lm.T_cam_lidar,
-                    laplace_covariance(lm.hessian),
-                    p,
-                    AMISConfig(num_samples=128),
-                    generator=torch.Generator().manual_seed(0),
-                )
+                _, s = sample_at_optimum(T, p, AMISConfig(num_samples=128))
             loss = monte_carlo_pose_loss(T, s, p).mean()
             opt.zero_grad()
             loss.backward()

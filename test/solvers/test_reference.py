@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from test.solvers.scenes import K4, scene
+from test.solvers.scenes import K4, failure_case, scene
 from vp2p_ros.data import load_bundled_frames
 from vp2p_ros.geometry import transform_points
 from vp2p_ros.protocol import make_sample, registration_errors
@@ -28,23 +28,15 @@ def test_seeded_runs_repeat(rng):
     "case,status",
     [
         ("five", "too_few_matches"),
-        ("nan", "non_finite_input"),
+        ("nan_points", "non_finite_input"),
         ("collinear", "degenerate_geometry"),
         ("all_outliers", "too_few_inliers"),
     ],
 )
 def test_failure_is_a_result(rng, case, status):
-    uv, pts, _, _ = scene(rng, 100)
-    if case == "five":
-        uv, pts = uv[:5], pts[:5]
-    elif case == "nan":
-        pts[3, 1] = np.nan
-    elif case == "collinear":
-        pts = np.outer(np.linspace(1, 10, 100), [1.0, 0.2, 3.0])
-    else:
-        uv = rng.uniform([0, 0], [128, 40], size=uv.shape)
-        cfg = ReferenceConfig(min_inliers=30)
-        res = solve_pnp_ransac(uv, pts, K4, cfg)
+    uv, pts, _ = failure_case(rng, case)
+    if case == "all_outliers":
+        res = solve_pnp_ransac(uv, pts, K4, ReferenceConfig(min_inliers=30))
         assert res.status in ("too_few_inliers", "ransac_failed") and res.T_cam_lidar is None
         return
     res = solve_pnp_ransac(uv, pts, K4)
