@@ -92,13 +92,12 @@ def _start_by_ransac(uv, points, camera, cfg):
     if camera.is_pinhole:
         uv_pin, usable = uv, np.ones(len(uv), bool)
     else:
-        rays = camera.unproject(uv)  # (M, 3), NaN where the distortion cannot be inverted
+        rays = camera.unproject(uv)  # (M, 3) with z = 1, NaN where distortion cannot be inverted
         usable = np.all(np.isfinite(rays), axis=1)
-        uv_pin = (rays[:, :3] / rays[:, 2:]) @ camera.K.T
-        uv_pin = uv_pin[:, :2]
+        uv_pin = (rays @ camera.K.T)[:, :2]
     res = solve_pnp_ransac(uv_pin[usable], points[usable], camera.K, cfg.ransac, rng_seed=cfg.seed)
     inliers = np.zeros(len(uv), bool)
-    inliers[np.nonzero(usable)[0]] = res.inliers
+    inliers[usable] = res.inliers
     return res.status, res.T_cam_lidar, inliers
 
 
