@@ -1,4 +1,4 @@
-"""pip install of vp2p_ros (ROS-free core and CLIs). colcon builds the same tree with CMakeLists.txt."""
+"""pip install of vp2p_ros (ROS-free core and CLIs); colcon builds the same tree."""
 
 from setuptools import find_packages, setup
 

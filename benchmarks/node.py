@@ -20,11 +20,9 @@ import numpy as np
 
 def main(argv=None) -> None:
     import rclpy
-    from rclpy.qos import qos_profile_sensor_data
-    from sensor_msgs.msg import CameraInfo, Image, PointCloud2
     from tf2_msgs.msg import TFMessage
 
-    from test.ros.helpers import ros_context, spin_until
+    from test.ros.helpers import ros_context, sensor_publishers, spin_until
     from vp2p_ros.calib import Estimate
     from vp2p_ros.calib.frames import frame_from_messages
     from vp2p_ros.data import load_bundled_frames
@@ -52,12 +50,7 @@ def main(argv=None) -> None:
         peer.create_subscription(
             TFMessage, "/tf", lambda m: got.append(time.perf_counter()), DYNAMIC_QOS
         )
-        topics = (
-            (Image, "camera/image"),
-            (CameraInfo, "camera/camera_info"),
-            (PointCloud2, "points"),
-        )
-        pubs = [peer.create_publisher(c, t, qos_profile_sensor_data) for c, t in topics]
+        pubs = sensor_publishers(peer)
         spin_until(ex, lambda: all(p.get_subscription_count() > 0 for p in pubs))
         for k in range(args.sets):
             triple = frame_messages(frame, 10**9 + k * 10**8)

@@ -7,38 +7,24 @@ import pytest
 
 rclpy = pytest.importorskip("rclpy", reason="rclpy not installed (scripts/test.sh installs it)")
 from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
-from geometry_msgs.msg import PoseWithCovarianceStamped  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
-from sensor_msgs.msg import CameraInfo, Image, PointCloud2  # noqa: E402
-from tf2_msgs.msg import TFMessage  # noqa: E402
 
-from test.ros.helpers import ros_context, spin_until  # noqa: E402
-from vp2p_ros.calib import Estimate  # noqa: E402
+from test.ros.helpers import (  # noqa: E402
+    COV,
+    T_TRUE,
+    FakeEstimator,
+    node_outputs,
+    ros_context,
+    sensor_publishers,
+    spin_until,
+)
 from vp2p_ros.camera import CameraModel  # noqa: E402
 from vp2p_ros.data import Frame  # noqa: E402
-from vp2p_ros.geometry import inverse_transform, se3_exp  # noqa: E402
+from vp2p_ros.geometry import inverse_transform  # noqa: E402
 from vp2p_ros.ros.messages import frame_messages  # noqa: E402
 from vp2p_ros.ros.node import CalibrationNode  # noqa: E402
-from vp2p_ros.ros.tf_out import DYNAMIC_QOS  # noqa: E402
 
 pytestmark = pytest.mark.ros
-T_TRUE = se3_exp(np.r_[0.05, -0.08, -0.3, -1.2, 0.02, -1.55])
-COV = np.diag([1e-4] * 3 + [1e-5] * 3)
-
-
-class FakeEstimator:
-    """Returns T_TRUE; raises on frames whose stamp ends in 7 (to test error handling)."""
-
-    name = "fake"
-
-    def __init__(self):
-        self.priors = []
-
-    def estimate(self, frame, prior):
-        self.priors.append(prior)
-        if frame.stamp_ns % 10 == 7:
-            raise RuntimeError("estimator exploded")
-        return Estimate("ok", T_TRUE.copy(), COV.copy(), 500, 400, "fake")
 
 
 def msgs(stamp_ns, w=64, h=48):
@@ -56,29 +42,13 @@ def msgs(stamp_ns, w=64, h=48):
 
 @pytest.fixture
 def rig(request):
-    from rclpy.qos import qos_profile_sensor_data
-    from vp2p_ros.msg import CalibrationEstimate
-
     overrides = [Parameter(k, value=v) for k, v in getattr(request, "param", {}).items()]
     est = FakeEstimator()
     with ros_context(
         lambda ctx: CalibrationNode(estimator=est, context=ctx, parameter_overrides=overrides),
         lambda ctx: rclpy.create_node("peer", context=ctx),
     ) as (ex, (node, peer)):
-        got = {"tf": [], "pose": [], "est": [], "diag": []}
-        ns = "/vp2p_calibration_node/camera"
-        peer.create_subscription(TFMessage, "/tf", got["tf"].append, DYNAMIC_QOS)
-        peer.create_subscription(
-            PoseWithCovarianceStamped, f"{ns}/extrinsic", got["pose"].append, 10
-        )
-        peer.create_subscription(CalibrationEstimate, f"{ns}/estimate", got["est"].append, 10)
-        peer.create_subscription(DiagnosticArray, "/diagnostics", got["diag"].append, 10)
-        topics = (
-            (Image, "camera/image"),
-            (CameraInfo, "camera/camera_info"),
-            (PointCloud2, "points"),
-        )
-        pubs = [peer.create_publisher(c, t, qos_profile_sensor_data) for c, t in topics]
+        got, pubs = node_outputs(peer), sensor_publishers(peer)
         yield node, est, ex, pubs, got
 
 
@@ -162,19 +132,13 @@ class SlowEstimator(FakeEstimator):
 
 def test_flood_keeps_queues_bounded_and_the_node_responsive():
     """200 synchronised sets back to back: callbacks never block, pending work stays at one."""
-    from rclpy.qos import qos_profile_sensor_data
 
     est = SlowEstimator()
     with ros_context(
         lambda ctx: CalibrationNode(estimator=est, context=ctx),
         lambda ctx: rclpy.create_node("peer", context=ctx),
     ) as (ex, (node, peer)):
-        topics = (
-            (Image, "camera/image"),
-            (CameraInfo, "camera/camera_info"),
-            (PointCloud2, "points"),
-        )
-        pubs = [peer.create_publisher(c, t, qos_profile_sensor_data) for c, t in topics]
+        pubs = sensor_publishers(peer)
         diag = []
         peer.create_subscription(DiagnosticArray, "/diagnostics", diag.append, 10)
         send(ex, pubs, msgs(10**9))
@@ -195,7 +159,6 @@ def test_flood_keeps_queues_bounded_and_the_node_responsive():
 
 
 def test_two_cameras_get_their_own_outputs():
-    from rclpy.qos import qos_profile_sensor_data
     from vp2p_ros.msg import CalibrationEstimate
 
     params = [Parameter("cameras", value=["left", "right"])]
@@ -210,14 +173,8 @@ def test_two_cameras_get_their_own_outputs():
             peer.create_subscription(
                 CalibrationEstimate, f"/vp2p_calibration_node/{cam}/estimate", got[cam].append, 10
             )
-        topics = [
-            (Image, "left/image"),
-            (CameraInfo, "left/camera_info"),
-            (Image, "right/image"),
-            (CameraInfo, "right/camera_info"),
-            (PointCloud2, "points"),
-        ]
-        pubs = [peer.create_publisher(c, t, qos_profile_sensor_data) for c, t in topics]
+        left, right = sensor_publishers(peer, "left"), sensor_publishers(peer, "right")
+        pubs = left[:2] + right
         img, info, cloud = msgs(7 * 10**9)
         send(ex, pubs, (img, info, img, info, cloud))
         assert spin_until(ex, lambda: got["left"] and got["right"])

@@ -21,6 +21,19 @@ def test_overlay_draws_points_where_projected():
     assert np.array_equal(out2, (frame.image * 0.6).astype(np.uint8))  # all behind: no dots
 
 
+def test_overlay_nearest_point_wins_each_pixel_in_any_order():
+    from vp2p_ros.camera import CameraModel
+
+    cam = CameraModel(100, 100, [[100.0, 0, 50.0], [0, 100.0, 50.0], [0, 0, 1]], [])
+    near, far = [0.0, 0.0, 2.0], [0.0, 0.0, 40.0]  # both land on pixel (50, 50)
+    grey = np.full((100, 100, 3), 100, np.uint8)
+    for pts in ([near, far], [far, near]):
+        out = draw_projection(grey, np.array(pts), np.eye(4), cam, radius=1)
+        assert np.array_equal(out[50, 50], depth_colors(np.array([2.0]))[0])
+        assert np.array_equal(out[49:52, 49:52].reshape(-1, 3).max(0), out[50, 50])  # 3x3 dot
+        assert np.array_equal(out[47, 47], (grey[0, 0] * 0.6).astype(np.uint8))
+
+
 def test_demo_end_to_end(tmp_path, capsys):
     assert demo_main(["--frames", "2", "--out", str(tmp_path)]) == 0
     text = capsys.readouterr().out

@@ -91,10 +91,7 @@ class ApproximateTimeSync:
                 and newest is not None
                 and t < newest - self.jump_back_ns
             ):
-                for q in self.queues:
-                    q.clear()
-                self._newest = [None] * len(self.queues)
-                self.stats.resets += 1
+                self._reset()
             self._newest[index] = t if self._newest[index] is None else max(self._newest[index], t)
             mine = self.queues[index]
             mine[t] = payload
@@ -109,6 +106,17 @@ class ApproximateTimeSync:
             if self.callback is not None:
                 self.callback(*payloads)
             return payloads
+
+    def reset(self) -> None:
+        """Drop every queued message (e.g. /clock jumped back); counted in ``stats.resets``."""
+        with self.lock:
+            self._reset()
+
+    def _reset(self) -> None:
+        for q in self.queues:
+            q.clear()
+        self._newest = [None] * len(self.queues)
+        self.stats.resets += 1
 
     def _match(self, index: int, t: int) -> list[int] | None:
         candidates = []

@@ -13,6 +13,8 @@ import traceback
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PoseWithCovarianceStamped
 from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.clock import Clock, ClockType, JumpThreshold
+from rclpy.duration import Duration
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
@@ -52,6 +54,10 @@ class _Camera:
             jump_back_ns=round(cfg.jump_back_s * 1e9) if cfg.jump_back_s > 0 else None,
         )
         self.worker = LatestWinsWorker(self._work, self._on_error, name=f"vp2p-{name}")
+        # drawing never delays the next estimate: its own latest-wins thread
+        self.overlay_worker = LatestWinsWorker(
+            self._draw_overlay, self._on_error, name=f"vp2p-{name}-overlay"
+        )
         qos = qos_profile_sensor_data
         for i, (cls, topic) in enumerate(
             ((Image, f"{name}/image"), (CameraInfo, f"{name}/camera_info"))
@@ -115,16 +121,20 @@ class _Camera:
         )
         current = self.calib.current
         if cfg.publish_overlay and current is not None:
-            rgb = draw_projection(frame.image, frame.points, current.T_cam_lidar, frame.camera)
-            msg = array_to_image(
-                rgb,
-                "rgb8",
-                msg_cls=Image,
-                header_cls=type(image.header),
-                frame_id=image.header.frame_id,
-                stamp=image.header.stamp,
-            )
-            self.overlay_pub.publish(msg)
+            self.overlay_worker.submit((frame, current.T_cam_lidar, image.header))
+
+    def _draw_overlay(self, job):
+        frame, T_cam_lidar, header = job
+        rgb = draw_projection(frame.image, frame.points, T_cam_lidar, frame.camera)
+        msg = array_to_image(
+            rgb,
+            "rgb8",
+            msg_cls=Image,
+            header_cls=type(header),
+            frame_id=header.frame_id,
+            stamp=header.stamp,
+        )
+        self.overlay_pub.publish(msg)
 
     def status(self) -> DiagnosticStatus:
         level, message, values = self.calib.diagnostics()
@@ -167,7 +177,25 @@ class CalibrationNode(Node):
         self.create_subscription(
             PointCloud2, self.cfg.points_topic, self._on_points, qos_profile_sensor_data
         )
-        self.create_timer(self.cfg.diagnostics_period_s, self.publish_diagnostics)
+        self.clock_jumps_back = 0
+        self.sim_time = bool(self.get_parameter("use_sim_time").value)
+        # a bag loop / restarted /clock: stale queued messages would pair across the jump
+        self._jump_handle = self.get_clock().create_jump_callback(
+            JumpThreshold(min_forward=None, min_backward=Duration(nanoseconds=-1)),
+            post_callback=self._on_time_jump,
+        )
+        # steady timer: diagnostics keep coming while sim time is paused or has not started
+        self.create_timer(
+            self.cfg.diagnostics_period_s,
+            self.publish_diagnostics,
+            clock=Clock(clock_type=ClockType.STEADY_TIME),
+        )
+
+    def _on_time_jump(self, jump):
+        if jump.delta.nanoseconds < 0:
+            self.clock_jumps_back += 1
+            for cam in self.cameras:
+                cam.sync.reset()
 
     def _on_points(self, msg):
         for cam in self.cameras:
@@ -175,13 +203,24 @@ class CalibrationNode(Node):
 
     def publish_diagnostics(self):
         arr = DiagnosticArray()
-        arr.header.stamp = self.get_clock().now().to_msg()
+        now = self.get_clock().now()
+        arr.header.stamp = now.to_msg()
         arr.status = [cam.status() for cam in self.cameras]
+        waiting = self.sim_time and now.nanoseconds == 0
+        for st in arr.status:
+            st.values += [
+                KeyValue(key="clock", value="sim (/clock)" if self.sim_time else "system"),
+                KeyValue(key="clock_jumps_back", value=str(self.clock_jumps_back)),
+            ]
+            if waiting and st.level < bytes([2]):
+                st.level = bytes([1])
+                st.message = f"use_sim_time is true but no /clock received; {st.message}"
         self.diag_pub.publish(arr)
 
     def destroy_node(self):
         for cam in self.cameras:
             cam.worker.stop()
+            cam.overlay_worker.stop()
         return super().destroy_node()
 
 

@@ -41,14 +41,12 @@ def draw_projection(
         camera: intrinsics of ``image`` (distortion honoured).
         max_depth: depth (m) that maps to the far end of the colour map.
         radius: dot radius in pixels (0 = single pixels).
-        max_points: draw at most this many (far points first, near ones on top).
+        max_points: draw at most this many (the nearest point wins each pixel).
         dim: darken the background image by this factor so the points stand out.
 
     Returns:
         (H, W, 3) uint8 RGB.
     """
-    import cv2
-
     pc = transform_points(
         np.asarray(T_cam_lidar, dtype=np.float64), np.asarray(points_lidar, dtype=np.float64)
     )
@@ -57,16 +55,24 @@ def draw_projection(
     if len(z) > max_points:
         keep = np.linspace(0, len(z) - 1, max_points).astype(np.int64)
         uv, z = uv[keep], z[keep]
-    order = np.argsort(-z)
-    uv, z = uv[order], z[order]
     out = (image.astype(np.float32) * dim).astype(np.uint8)
-    colors = depth_colors(z, max_depth)
+    h, w = out.shape[:2]
+    r = max(int(radius), 0)
+    dy, dx = np.mgrid[-r : r + 1, -r : r + 1]
+    disk = (dx * dx + dy * dy) <= r * r + r  # r = 1: the 3x3 block, like cv2.circle
+    dx, dy = dx[disk], dy[disk]
     pix = np.round(uv).astype(np.int64)
-    if radius <= 0:
-        out[pix[:, 1], pix[:, 0]] = colors
-        return out
-    for (u, v), c in zip(pix, colors):
-        cv2.circle(out, (int(u), int(v)), radius, tuple(int(x) for x in c), -1, cv2.LINE_8)
+    u = (pix[:, :1] + dx).ravel()
+    v = (pix[:, 1:] + dy).ravel()
+    owner = np.repeat(np.arange(len(z)), len(dx))
+    inside = (u >= 0) & (u < w) & (v >= 0) & (v < h)
+    flat, owner = v[inside] * w + u[inside], owner[inside]
+    # z-buffer: each pixel shows its nearest point
+    depth = z[owner]
+    zbuf = np.full(h * w, np.inf)
+    np.minimum.at(zbuf, flat, depth)
+    near = depth <= zbuf[flat]
+    out.reshape(-1, 3)[flat[near]] = depth_colors(depth[near], max_depth)
     return out
 
 
