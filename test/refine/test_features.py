@@ -1,0 +1,53 @@
+import numpy as np
+
+from vp2p_ros.refine import edge_attraction, lidar_edges
+
+
+def scan(rng):
+    """A 32-beam scan of flat ground (z = -1.7), a wall at x = 20 and a box in front of it."""
+    az = np.radians(np.arange(-60, 60, 0.2))
+    el = np.radians(np.linspace(-15, 5, 32))
+    A, E = np.meshgrid(az, el)
+    d = np.stack([np.cos(E) * np.cos(A), np.cos(E) * np.sin(A), np.sin(E)], -1).reshape(-1, 3)
+    t_ground = np.where(d[:, 2] < 0, -1.7 / np.minimum(d[:, 2], -1e-9), np.inf)
+    t_wall = 20.0 / d[:, 0]
+    t = np.minimum(t_ground, t_wall)
+    # the box: x in [8, 9], |y| < 1, z in [-1.7, 0.5]: first hit of its front face x = 8
+    t_box = 8.0 / d[:, 0]
+    hit = np.abs(t_box * d[:, 1]) < 1.0
+    hit &= (t_box * d[:, 2] > -1.7) & (t_box * d[:, 2] < 0.5) & (t_box < t)
+    t = np.where(hit, t_box, t)
+    return d * (t + rng.normal(0, 0.01, len(t)))[:, None], hit  # range noise, fixed beams
+
+
+def test_lidar_edges_are_the_box_silhouette_not_the_ground(rng):
+    pts, on_box = scan(rng)
+    e = lidar_edges(pts)
+    assert len(e.points) > 20 and np.all((e.weights > 0) & (e.weights <= 1))
+    near_box = np.abs(e.points[:, 0] - 8.0) < 0.2
+    assert near_box.mean() > 0.9  # foreground side of the jumps: the box, not the wall
+    # both vertical sides (y = +-1) and the top (z = 0.5) are found
+    assert np.any(e.points[near_box, 1] > 0.8) and np.any(e.points[near_box, 1] < -0.8)
+    assert np.any(e.points[near_box, 2] > 0.3)
+    ground = e.points[:, 2] < -1.6
+    assert ground.sum() <= 0.1 * len(e.points)  # grazing ground is a slope, not an edge
+
+
+def test_lidar_edges_ignore_invalid_points(rng):
+    pts, _ = scan(rng)
+    bad = np.vstack([pts, [[np.nan, 0, 0], [np.inf, 1, 1], [0.1, 0, 0]]])
+    e = lidar_edges(bad)
+    assert np.all(np.isfinite(e.points)) and len(e.points) == len(lidar_edges(pts).points)
+
+
+def test_edge_attraction_peaks_on_an_isolated_edge_and_cancels_texture(rng):
+    img = np.full((120, 200), 60, np.uint8)
+    img[:, 50:] = 180  # one step edge at u = 50
+    img[:, 120:] = rng.integers(0, 255, (120, 80))  # noise texture on the right
+    maps = edge_attraction(img, (4.0, 1.0))
+    for m in maps:
+        assert m.shape == img.shape and m.dtype == np.float32
+        row = m[60]
+        assert abs(int(np.argmax(row[:110])) - 50) <= 1
+        # the textured region attracts less than the isolated edge, on average
+        assert row[135:185].mean() < 0.5 * row[48:53].mean()

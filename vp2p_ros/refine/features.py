@@ -1,0 +1,115 @@
+"""What edge alignment matches: image edge-attraction maps and LiDAR depth/intensity edges.
+
+Image side: gradient magnitude minus its local mean (a difference of Gaussians on the edge
+strength), so isolated structural edges attract while uniformly textured regions (foliage,
+facades) average out instead of pulling every projected point towards them.
+
+LiDAR side: points on range discontinuities, found in a spherical range image of the scan in the
+sensor frame (any beam layout, no ring field needed), in both directions (vertical edges from
+horizontal neighbours, horizontal edges such as roof lines from vertical neighbours). A jump counts
+only where it is much larger than the range change on either side, so ground seen at grazing angle
+(a smooth slope in range) is not an edge. The nearer side is kept: it is what the camera sees.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+__all__ = ["LidarEdges", "edge_attraction", "lidar_edges"]
+
+
+def edge_attraction(image: np.ndarray, sigmas: tuple[float, ...]) -> list[np.ndarray]:
+    """Per scale, a float32 map that is high on isolated image edges and ~0 on uniform texture.
+
+    Args:
+        image: (H, W, 3) uint8 RGB or (H, W) grey.
+        sigmas: blur scales in pixels, coarse to fine.
+
+    Returns:
+        One (H, W) float32 map per sigma, each with unit standard deviation.
+    """
+    import cv2
+
+    grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    grey = cv2.GaussianBlur(grey.astype(np.float32), (0, 0), 1.0)
+    gx = cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3)
+    strength = np.sqrt(gx * gx + gy * gy)
+    strength = strength / (np.percentile(strength, 99) + 1e-6)
+    np.minimum(strength, 1.0, out=strength)  # saturate: one very strong edge must not dominate
+    maps = []
+    for s in sigmas:
+        near = cv2.GaussianBlur(strength, (0, 0), s)
+        around = cv2.GaussianBlur(strength, (0, 0), 4.0 * s + 4.0)
+        a = near - around
+        maps.append((a / (a.std() + 1e-6)).astype(np.float32))
+    return maps
+
+
+@dataclasses.dataclass(frozen=True)
+class LidarEdges:
+    """Edge points of one scan (LiDAR frame) and how strongly each is an edge (0..1]."""
+
+    points: np.ndarray  # (M, 3) float32
+    weights: np.ndarray  # (M,) float32
+
+
+def lidar_edges(
+    points: np.ndarray,
+    *,
+    azimuth_res_deg: float = 0.2,
+    elevation_res_deg: float = 0.4,
+    min_jump_m: float = 0.5,
+    ratio: float = 3.0,
+    min_range_m: float = 2.0,
+    max_range_m: float = 60.0,
+) -> LidarEdges:
+    """Points at range discontinuities of a spherical range image of the scan.
+
+    Args:
+        points: (N, 3) metres, LiDAR frame (x forward, z up, the usual LiDAR convention).
+        azimuth_res_deg, elevation_res_deg: cell size of the range image (about the beam spacing).
+        min_jump_m: smallest range difference that can be an edge (also 5 % of the range).
+        ratio: the jump must exceed this times the range change on the far side of both points.
+        min_range_m, max_range_m: points outside this range are ignored.
+
+    Returns:
+        The foreground points of the discontinuities, weight = jump / (jump + 2 m).
+    """
+    p = np.asarray(points, dtype=np.float64)
+    r = np.linalg.norm(p, axis=1)
+    keep = np.isfinite(r) & (r > min_range_m) & (r < max_range_m)
+    p, r = p[keep], r[keep]
+    az = np.degrees(np.arctan2(p[:, 1], p[:, 0]))
+    el = np.degrees(np.arcsin(np.clip(p[:, 2] / r, -1, 1)))
+    col = np.floor((az + 180.0) / azimuth_res_deg).astype(np.int64)
+    row = np.floor((el - el.min()) / elevation_res_deg).astype(np.int64)
+    row = np.unique(row, return_inverse=True)[1].ravel()  # drop rows between beams
+    w, h = int(np.ceil(360.0 / azimuth_res_deg)) + 1, row.max() + 1
+    # nearest point per cell
+    cell = row * w + col
+    order = np.lexsort((r, cell))
+    first = np.r_[True, cell[order][1:] != cell[order][:-1]]
+    idx = np.full(h * w, -1, np.int64)
+    idx[cell[order][first]] = order[first]
+    idx = idx.reshape(h, w)
+    rng = np.where(idx >= 0, r[np.maximum(idx, 0)], np.nan)
+    found, strength = [], []
+    for axis in (1, 0):  # along a ring (vertical edges), then across rings (horizontal edges)
+        r0, r1, r2, r3 = (np.roll(rng, -k, axis=axis) for k in (-1, 0, 1, 2))
+        i1, i2 = idx, np.roll(idx, -1, axis=axis)
+        jump = np.abs(r2 - r1)
+        side = np.fmax(np.abs(r1 - r0), np.abs(r3 - r2))  # NaN-free where one side is known
+        ok = (jump > np.maximum(min_jump_m, 0.05 * np.fmin(r1, r2))) & (~(side * ratio >= jump))
+        ok &= np.isfinite(r1) & np.isfinite(r2) & np.isfinite(side)  # a known side to compare
+        if axis == 0:  # rolling across the top/bottom of the image is not a neighbour
+            ok[-1] = False
+        near = np.where(r1 < r2, i1, i2)[ok]
+        found.append(near)
+        strength.append(jump[ok])
+    near, jump = np.concatenate(found), np.concatenate(strength)
+    near, first = np.unique(near, return_index=True)
+    weights = jump[first] / (jump[first] + 2.0)
+    return LidarEdges(p[near].astype(np.float32), weights.astype(np.float32))
