@@ -1,0 +1,117 @@
+import numpy as np
+
+from vp2p_ros.calib import CameraCalibrator, Estimate, QualityGate
+from vp2p_ros.calib.fusion import DriftConfig, DriftDetector, FusionConfig, PoseFusion
+from vp2p_ros.calib.pipeline import STATES
+from vp2p_ros.geometry import pose_difference, retract_pose, se3_exp
+
+T_TRUE = se3_exp(np.r_[0.05, -0.08, -0.3, -1.2, 0.02, -1.55])
+# one frame of edge refinement: about 2 cm and 0.16 deg per axis (benchmarks/refine.py)
+C_FRAME = np.diag([0.02**2] * 3 + [np.radians(0.16) ** 2] * 3)
+
+
+def noisy(rng, T, C=C_FRAME):
+    return retract_pose(T, rng.multivariate_normal(np.zeros(6), C))
+
+
+def test_fusion_averages_noise_and_gates_outliers(rng):
+    f = PoseFusion(FusionConfig(process_std=(0,) * 6, floor_std=(0,) * 6))
+    errs = []
+    for _ in range(300):
+        for _ in range(10):
+            assert f.update(noisy(rng, T_TRUE), C_FRAME) or f.last_nis > 22
+        e = pose_difference(f.T, T_TRUE)
+        errs.append(e @ np.linalg.solve(f.P, e))
+        assert f.converged
+        f = PoseFusion(FusionConfig(process_std=(0,) * 6, floor_std=(0,) * 6))
+    inside = np.mean(np.array(errs) < 12.59)
+    assert 0.9 < inside < 0.99  # fused covariance is calibrated (chi2(6) 95 %)
+    f.update(T_TRUE, C_FRAME)
+    far = retract_pose(T_TRUE, np.r_[0.5, 0, 0, 0, 0, 0])
+    assert not f.update(far, C_FRAME) and f.rejected == 1
+    np.testing.assert_allclose(f.T, T_TRUE)
+
+
+def test_fusion_floor_and_restart_after_repeated_rejections(rng):
+    cfg = FusionConfig(restart_after_rejections=3)
+    f = PoseFusion(cfg)
+    for _ in range(200):
+        f.update(noisy(rng, T_TRUE), C_FRAME)
+    assert np.linalg.eigvalsh(f.P).min() >= min(cfg.floor_std) ** 2 * 0.999
+    moved = retract_pose(T_TRUE, np.r_[0.3, 0, 0, 0, 0, 0.05])
+    results = [f.update(moved, C_FRAME) for _ in range(4)]
+    assert results == [False, False, False, True] and f.restarts == 1
+    np.testing.assert_allclose(f.T, moved)
+
+
+def run_drift(rng, step, frames=60, at=30, back=None):
+    d = DriftDetector(DriftConfig())
+    d.set_nominal(T_TRUE)
+    T_step = retract_pose(T_TRUE, step)
+    states = []
+    for k in range(frames):
+        true = T_step if at <= k < (back or frames) else T_TRUE
+        states.append(d.update(noisy(rng, true), C_FRAME))
+    return d, states
+
+
+def test_no_false_alarm_without_drift(rng):
+    alarms = sum("confirmed" in s for _ in range(20) for s in run_drift(rng, np.zeros(6))[1])
+    assert alarms == 0  # 20 x 60 frames at the nominal
+
+
+def test_half_degree_and_10cm_steps_are_confirmed_within_10_frames(rng):
+    for step in (np.r_[0, 0, 0, 0, np.radians(0.5), 0], np.r_[0.1, 0, 0, 0, 0, 0]):
+        d, states = run_drift(rng, step)
+        first = states.index("drift_confirmed")
+        assert 30 <= first < 40 and "drift_suspected" in states[30:first]
+        np.testing.assert_allclose(d.delta, step, atol=0.4 * np.abs(step).max())
+
+
+def test_drift_recovers_when_the_rig_returns(rng):
+    step = np.r_[0, 0, 0, 0, 0, np.radians(1.0)]
+    d, states = run_drift(rng, step, frames=80, at=20, back=40)
+    assert "drift_confirmed" in states[20:40]
+    assert states[-1] == "nominal" and np.all(d.delta == 0)
+    assert d.confirmations == 1
+
+
+class Scripted:
+    """Replays a list of (T, C) estimates."""
+
+    name = "scripted"
+
+    def __init__(self, poses):
+        self.poses, self.priors = list(poses), []
+
+    def estimate(self, frame, prior):
+        self.priors.append(prior)
+        T = self.poses.pop(0)
+        return Estimate("ok", T, C_FRAME.copy(), 500, 400, self.name)
+
+
+def test_calibrator_fuses_then_watches_for_drift(rng):
+    T_step = retract_pose(T_TRUE, np.r_[0, 0, 0, np.radians(1.0), 0, 0])
+    poses = [noisy(rng, T_TRUE) for _ in range(25)] + [noisy(rng, T_step) for _ in range(15)]
+    est = Scripted(poses)
+    calib = CameraCalibrator(
+        est, np.eye(4), QualityGate(), PoseFusion(), DriftDetector(), nominal=None
+    )
+    outs = [calib.process(None) for _ in range(40)]
+    assert not outs[0].accepted and outs[0].state == STATES["initializing"]
+    first = next(i for i, o in enumerate(outs) if o.accepted)
+    assert first >= 2 and outs[first].estimate.estimator == "scripted+fusion"
+    e = pose_difference(outs[24].estimate.T_cam_lidar, T_TRUE)
+    assert np.degrees(np.linalg.norm(e[3:])) < 0.1 and np.linalg.norm(e[:3]) < 0.015
+    assert all(o.state == STATES["converged"] for o in outs[first:25])
+    confirmed = [i for i, o in enumerate(outs) if o.state == STATES["drift_confirmed"]]
+    assert confirmed and 25 <= confirmed[0] < 35
+    assert abs(np.degrees(outs[confirmed[0]].drift_delta[3]) - 1.0) < 0.3
+    level, message, values = calib.diagnostics()
+    assert (
+        level == 2 and "drift confirmed" in message and values["drift_state"] == "drift_confirmed"
+    )
+    # the fused estimate followed the rig after the gate restarted it
+    e = pose_difference(outs[-1].estimate.T_cam_lidar, T_step)
+    assert np.degrees(np.linalg.norm(e[3:])) < 0.3
+    np.testing.assert_allclose(est.priors[0], np.eye(4))

@@ -1,0 +1,165 @@
+"""Temporal fusion of per-frame extrinsic estimates on SE(3), and drift detection.
+
+Fusion is an information filter on the ROS-order chart (``retract_pose``): each accepted estimate
+``(T_i, C_i)`` updates the fused ``(T, P)`` with a Kalman gain, after a Mahalanobis gate that
+rejects outliers. A small random-walk process noise per update keeps the filter able to follow a
+slow change, and a floor keeps ``P`` from shrinking below what correlated per-frame errors allow.
+
+Drift detection compares each estimate with a *nominal* extrinsic (the configured one or the first
+converged one): the normalised innovation squared ``NIS = e^T (C_i + P_nom)^-1 e`` is χ²(6) when
+nothing moved; a one-sided CUSUM ``g = max(0, g + NIS - k)`` raises ``drift_suspected`` at ``h/3``
+and ``drift_confirmed`` at ``h``, with the delta estimated as the information-weighted mean of the
+innovations since the CUSUM last left zero. It recovers (``g`` decays to 0) when the rig returns.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from vp2p_ros.geometry import pose_difference, retract_pose
+
+__all__ = ["DriftConfig", "DriftDetector", "FusionConfig", "PoseFusion"]
+
+CHI2_6_999 = 22.458  # 99.9 % quantile of chi-square with 6 degrees of freedom
+
+
+@dataclasses.dataclass(frozen=True)
+class FusionConfig:
+    """Attributes:
+    gate_chi2: Mahalanobis gate on the innovation (chi-square, 6 dof).
+    process_std: random walk per update (m, m, m, rad, rad, rad).
+    floor_std: smallest fused standard deviation per axis.
+    converged_rotation_std_deg / converged_translation_std_m / min_updates: convergence.
+    restart_after_rejections: this many gated-out estimates in a row restart the fusion from
+        the newest (the rig moved: drift detection reports it, the estimate follows).
+    """
+
+    gate_chi2: float = CHI2_6_999
+    process_std: tuple = (0.001, 0.001, 0.001, 2e-4, 2e-4, 2e-4)
+    floor_std: tuple = (0.005, 0.005, 0.005, 5e-4, 5e-4, 5e-4)
+    converged_rotation_std_deg: float = 0.2
+    converged_translation_std_m: float = 0.02
+    min_updates: int = 3
+    restart_after_rejections: int = 5
+
+
+class PoseFusion:
+    """Information-weighted fusion of ``T_cam_lidar`` estimates with their covariances."""
+
+    def __init__(self, config: FusionConfig = FusionConfig()):
+        self.config = config
+        self.T: np.ndarray | None = None
+        self.P: np.ndarray | None = None
+        self.updates = self.rejected = self.restarts = 0
+        self._in_a_row = 0
+        self.last_nis = float("nan")
+
+    def update(self, T_i: np.ndarray, C_i: np.ndarray) -> bool:
+        """Fuse one estimate; False (and counted) when the gate rejects it as an outlier."""
+        C_i = np.asarray(C_i, float)
+        if self.T is None or self._in_a_row >= self.config.restart_after_rejections:
+            self.restarts += self.T is not None
+            self.T, self.P, self.updates = np.asarray(T_i, float).copy(), C_i.copy(), 1
+            self._in_a_row = 0
+            return True
+        P = self.P + np.diag(np.square(self.config.process_std))
+        e = pose_difference(np.asarray(T_i, float), self.T)
+        S = P + C_i
+        self.last_nis = float(e @ np.linalg.solve(S, e))
+        if self.last_nis > self.config.gate_chi2:
+            self.rejected += 1
+            self._in_a_row += 1
+            return False
+        self._in_a_row = 0
+        K = P @ np.linalg.inv(S)
+        self.T = retract_pose(self.T, K @ e)
+        P = (np.eye(6) - K) @ P
+        P = 0.5 * (P + P.T)
+        w, V = np.linalg.eigh(P)
+        floor = min(np.square(self.config.floor_std))
+        P = (V * np.maximum(w, floor)) @ V.T
+        self.P = np.maximum(P, P.T)  # symmetric after the eigen round trip
+        self.updates += 1
+        return True
+
+    @property
+    def converged(self) -> bool:
+        if self.P is None or self.updates < self.config.min_updates:
+            return False
+        t_std = np.sqrt(np.linalg.eigvalsh(self.P[:3, :3]).max())
+        r_std = np.degrees(np.sqrt(np.linalg.eigvalsh(self.P[3:, 3:]).max()))
+        return (
+            r_std <= self.config.converged_rotation_std_deg
+            and t_std <= self.config.converged_translation_std_m
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class DriftConfig:
+    """CUSUM settings on the NIS against the nominal (chi-square 6: mean 6 when nothing moved).
+
+    Attributes:
+        allowance: ``k``, subtracted per frame (above the no-drift mean of 6).
+        threshold: ``h``: confirmed at ``h``, suspected at ``h / 3``.
+    """
+
+    allowance: float = 12.0
+    threshold: float = 40.0
+
+
+STATES = ("nominal", "drift_suspected", "drift_confirmed")
+
+
+class DriftDetector:
+    """Sequential test of per-frame estimates against a nominal ``T_cam_lidar``."""
+
+    def __init__(self, config: DriftConfig = DriftConfig()):
+        self.config = config
+        self.T_nominal: np.ndarray | None = None
+        self.P_nominal = np.zeros((6, 6))
+        self.g = 0.0
+        self.state = "nominal"
+        self._info = np.zeros((6, 6))
+        self._info_e = np.zeros(6)
+        self.confirmations = 0
+
+    def set_nominal(self, T: np.ndarray, P: np.ndarray | None = None) -> None:
+        self.T_nominal = np.asarray(T, float).copy()
+        self.P_nominal = np.zeros((6, 6)) if P is None else np.asarray(P, float).copy()
+        self.g, self.state = 0.0, "nominal"
+        self._info, self._info_e = np.zeros((6, 6)), np.zeros(6)
+
+    def update(self, T_i: np.ndarray, C_i: np.ndarray) -> str:
+        """Feed one estimate; returns the state after it."""
+        if self.T_nominal is None:
+            return self.state
+        e = pose_difference(np.asarray(T_i, float), self.T_nominal)
+        info = np.linalg.inv(np.asarray(C_i, float) + self.P_nominal)
+        nis = float(e @ info @ e)
+        if self.g == 0.0:  # a new excursion: the delta is estimated from here on
+            self._info, self._info_e = np.zeros((6, 6)), np.zeros(6)
+        self.g = max(0.0, self.g + nis - self.config.allowance)
+        if self.g > 0:
+            self._info += info
+            self._info_e += info @ e
+        h = self.config.threshold
+        before = self.state
+        if self.g >= h:
+            self.state = "drift_confirmed"
+        elif self.g >= h / 3 and before != "drift_confirmed":
+            self.state = "drift_suspected"
+        elif self.g == 0.0:
+            self.state = "nominal"
+        if self.state == "drift_confirmed" and before != "drift_confirmed":
+            self.confirmations += 1
+        self.g = min(self.g, 1.5 * h)  # bounded: recovery takes a bounded number of frames
+        return self.state
+
+    @property
+    def delta(self) -> np.ndarray:
+        """Estimated change (ROS order, parent frame) from the nominal; zeros when nominal."""
+        if self.state == "nominal" or not np.any(self._info):
+            return np.zeros(6)
+        return np.linalg.solve(self._info, self._info_e)
