@@ -22,7 +22,7 @@ def main(argv=None) -> None:
     import rclpy
     from tf2_msgs.msg import TFMessage
 
-    from test.ros.helpers import ros_context, sensor_publishers, spin_until
+    from test.ros.helpers import ros_context, sensor_publishers, single_frame, spin_until
     from vp2p_ros.calib import Estimate
     from vp2p_ros.calib.frames import frame_from_messages
     from vp2p_ros.data import load_bundled_frames
@@ -43,7 +43,9 @@ def main(argv=None) -> None:
 
     latencies, convert = [], []
     with ros_context(
-        lambda ctx: CalibrationNode(estimator=Fixed(), context=ctx),
+        lambda ctx: CalibrationNode(
+            estimator=Fixed(), context=ctx, parameter_overrides=single_frame()
+        ),
         lambda ctx: rclpy.create_node("bench_peer", context=ctx),
     ) as (ex, (node, peer)):
         got = []

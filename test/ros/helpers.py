@@ -38,6 +38,14 @@ def spin_until(ex, cond, max_spins=600):
     return cond()
 
 
+def single_frame(**params):
+    """Parameter overrides publishing each accepted estimate as is (no fusion, no drift)."""
+    from rclpy.parameter import Parameter
+
+    params = {"fuse": False, "drift_nominal": "off", **params}
+    return [Parameter(k, value=v) for k, v in params.items()]
+
+
 T_TRUE = se3_exp(np.r_[0.05, -0.08, -0.3, -1.2, 0.02, -1.55])
 COV = np.diag([1e-4] * 3 + [1e-5] * 3)
 

@@ -23,7 +23,7 @@ def test_node_in_another_process():
 
     node = subprocess.Popen(
         [sys.executable, "-m", "test.ros.fake_node_process", "--ros-args"]
-        + ["-p", "parent_frame:=cam0", "-p", "publish_overlay:=true"],
+        + ["-p", "parent_frame:=cam0", "-p", "publish_overlay:=true", "-p", "fuse:=false"],
         cwd=ROOT,
         env=dict(os.environ),
         stdout=subprocess.PIPE,
@@ -31,7 +31,10 @@ def test_node_in_another_process():
         text=True,
     )
     try:
-        assert node.stdout.readline().strip() == "ready"
+        lines = []
+        while not lines or lines[-1] not in ("ready", ""):  # "" = the process ended
+            lines.append(node.stdout.readline().strip())
+        assert lines[-1] == "ready", lines
         with ros_context(lambda ctx: rclpy.create_node("peer", context=ctx)) as (ex, (peer,)):
             got, pubs = node_outputs(peer), sensor_publishers(peer)
             assert spin_until(

@@ -16,6 +16,7 @@ from test.ros.helpers import (  # noqa: E402
     node_outputs,
     ros_context,
     sensor_publishers,
+    single_frame,
     spin_until,
 )
 from vp2p_ros.camera import CameraModel  # noqa: E402
@@ -42,7 +43,7 @@ def msgs(stamp_ns, w=64, h=48):
 
 @pytest.fixture
 def rig(request):
-    overrides = [Parameter(k, value=v) for k, v in getattr(request, "param", {}).items()]
+    overrides = single_frame(**getattr(request, "param", {}))
     est = FakeEstimator()
     with ros_context(
         lambda ctx: CalibrationNode(estimator=est, context=ctx, parameter_overrides=overrides),
@@ -69,6 +70,23 @@ def test_synchronised_messages_give_tf_pose_and_estimate(rig):
     e = got["est"][0]
     assert e.num_inliers == 400 and e.state == e.STATE_CONVERGED and e.message == ""
     np.testing.assert_allclose(est.priors[0], node.cfg.T_cam_lidar_initial)
+
+
+@pytest.mark.parametrize("rig", [{"fuse": True, "drift_nominal": "converged"}], indirect=True)
+def test_fused_estimate_is_published_once_converged(rig):
+    node, _, ex, pubs, got = rig
+    cam = node.cameras[0]
+    for k in range(3):
+        send(ex, pubs, msgs(10**9 + k * 10**8))
+        assert spin_until(ex, lambda k=k: len(got["est"]) == k + 1)
+        assert bool(got["tf"]) == (k == 2)  # fusing: min_updates = 3
+    e = got["est"][-1]
+    assert e.state == e.STATE_CONVERGED and list(e.drift_delta) == [0.0] * 6
+    np.testing.assert_allclose(
+        np.reshape(got["pose"][0].pose.covariance, (6, 6)), COV / 3, rtol=0.05
+    )
+    values = dict(cam.calib.diagnostics()[2])
+    assert values["fused_updates"] == "3" and values["drift_state"] == "nominal"
 
 
 @pytest.mark.parametrize("rig", [{"direction": "lidar_cam"}], indirect=True)
@@ -135,7 +153,9 @@ def test_flood_keeps_queues_bounded_and_the_node_responsive():
 
     est = SlowEstimator()
     with ros_context(
-        lambda ctx: CalibrationNode(estimator=est, context=ctx),
+        lambda ctx: CalibrationNode(
+            estimator=est, context=ctx, parameter_overrides=single_frame()
+        ),
         lambda ctx: rclpy.create_node("peer", context=ctx),
     ) as (ex, (node, peer)):
         pubs = sensor_publishers(peer)
@@ -161,7 +181,7 @@ def test_flood_keeps_queues_bounded_and_the_node_responsive():
 def test_two_cameras_get_their_own_outputs():
     from vp2p_ros.msg import CalibrationEstimate
 
-    params = [Parameter("cameras", value=["left", "right"])]
+    params = single_frame(cameras=["left", "right"])
     with ros_context(
         lambda ctx: CalibrationNode(
             estimator=FakeEstimator(), context=ctx, parameter_overrides=params

@@ -6,7 +6,7 @@ rclpy = pytest.importorskip("rclpy", reason="rclpy not installed (scripts/test.s
 from rosgraph_msgs.msg import Clock  # noqa: E402
 from tf2_msgs.msg import TFMessage  # noqa: E402
 
-from test.ros.helpers import ros_context, spin_until  # noqa: E402
+from test.ros.helpers import ros_context, single_frame, spin_until  # noqa: E402
 from test.ros.test_node import FakeEstimator  # noqa: E402
 from vp2p_ros.cli.make_bag import write_bag  # noqa: E402
 from vp2p_ros.data import load_bundled_frames  # noqa: E402
@@ -20,10 +20,8 @@ pytestmark = pytest.mark.ros
 
 
 def test_replayed_bag_drives_the_node(tmp_path):
-    from rclpy.parameter import Parameter
-
     bag = write_bag(tmp_path / "bag", load_bundled_frames(3))
-    params = [Parameter("cameras", value=["camera"]), Parameter("points_topic", value="/points")]
+    params = single_frame(points_topic="/points")
     est = FakeEstimator()
     with ros_context(
         lambda ctx: CalibrationNode(estimator=est, context=ctx, parameter_overrides=params),

@@ -3,10 +3,15 @@
 import pytest
 
 rclpy = pytest.importorskip("rclpy", reason="rclpy not installed (scripts/test.sh installs it)")
-from rclpy.parameter import Parameter  # noqa: E402
 from rosgraph_msgs.msg import Clock  # noqa: E402
 
-from test.ros.helpers import node_outputs, ros_context, sensor_publishers, spin_until  # noqa: E402
+from test.ros.helpers import (  # noqa: E402
+    node_outputs,
+    ros_context,
+    sensor_publishers,
+    single_frame,
+    spin_until,
+)
 from test.ros.test_node import FakeEstimator, msgs, send  # noqa: E402
 from vp2p_ros.ros.node import CalibrationNode  # noqa: E402
 
@@ -20,10 +25,7 @@ def clock_msg(sec):
 
 
 def test_sim_time_without_clock_then_a_bag_loop():
-    params = [
-        Parameter("use_sim_time", value=True),
-        Parameter("diagnostics_period_s", value=0.1),
-    ]
+    params = single_frame(use_sim_time=True, diagnostics_period_s=0.1)
     with ros_context(
         lambda ctx: CalibrationNode(
             estimator=FakeEstimator(), context=ctx, parameter_overrides=params

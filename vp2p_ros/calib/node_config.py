@@ -14,7 +14,9 @@ import numpy as np
 from vp2p_ros.calib.estimate import DIRECTIONS
 from vp2p_ros.geometry import make_transform, rpy_to_matrix
 
-__all__ = ["DESCRIPTIONS", "NodeConfig"]
+__all__ = ["DESCRIPTIONS", "ESTIMATORS", "NodeConfig"]
+
+ESTIMATORS = ("auto", "vp2p", "refine", "none")
 
 DESCRIPTIONS = {
     "cameras": "camera names; camera <c> subscribes <c>/image and <c>/camera_info",
@@ -24,7 +26,14 @@ DESCRIPTIONS = {
     "direction": "cam_lidar: publish T_cam_lidar (parent = camera); lidar_cam: the inverse",
     "initial_xyz": "initial T_cam_lidar translation (m), camera frame",
     "initial_rpy": "initial T_cam_lidar rotation, ROS roll-pitch-yaw (rad)",
+    "estimator": "auto (vp2p with a checkpoint, else refine) | vp2p | refine | none",
     "checkpoint": "VP2P weights (.pth or .safetensors); empty: no learned estimator",
+    "refine_window": "refine: frames aligned jointly (the newest)",
+    "refine_rotation_std_deg": "refine: search spread around the prior, rotation (deg)",
+    "refine_translation_std_m": "refine: search spread around the prior, translation (m)",
+    "fuse": "fuse accepted estimates over time (SE(3) filter); publish the fused one",
+    "drift_nominal": "drift detection against: converged (first converged fusion) | initial | off",
+    "drift_threshold": "CUSUM threshold on the NIS for drift_confirmed (suspected at a third)",
     "device": "auto | cpu | cuda",
     "sync_slop_s": "largest stamp spread of a synchronised set (s)",
     "sync_queue_size": "messages kept per input while matching",
@@ -50,7 +59,14 @@ class NodeConfig:
     direction: str = "cam_lidar"
     initial_xyz: tuple = (0.0, 0.0, 0.0)
     initial_rpy: tuple = (0.0, 0.0, 0.0)
+    estimator: str = "auto"
     checkpoint: str = ""
+    refine_window: int = 3
+    refine_rotation_std_deg: float = 3.0
+    refine_translation_std_m: float = 0.15
+    fuse: bool = True
+    drift_nominal: str = "converged"
+    drift_threshold: float = 40.0
     device: str = "auto"
     sync_slop_s: float = 0.05
     sync_queue_size: int = 10
@@ -69,6 +85,17 @@ class NodeConfig:
             errors.append(f"cameras must be non-empty and unique, got {list(self.cameras)}")
         if self.direction not in DIRECTIONS:
             errors.append(f"direction must be one of {DIRECTIONS}, got {self.direction!r}")
+        if self.estimator not in ESTIMATORS:
+            errors.append(f"estimator must be one of {ESTIMATORS}, got {self.estimator!r}")
+        if self.drift_nominal not in ("converged", "initial", "off"):
+            errors.append(
+                f"drift_nominal must be converged, initial or off, got {self.drift_nominal!r}"
+            )
+        for name in ("refine_window", "refine_rotation_std_deg", "refine_translation_std_m"):
+            if not getattr(self, name) > 0:
+                errors.append(f"{name} must be > 0, got {getattr(self, name)}")
+        if not self.drift_threshold > 0:
+            errors.append(f"drift_threshold must be > 0, got {self.drift_threshold}")
         if self.device not in ("auto", "cpu", "cuda"):
             errors.append(f"device must be auto, cpu or cuda, got {self.device!r}")
         if len(self.initial_xyz) != 3 or len(self.initial_rpy) != 3:

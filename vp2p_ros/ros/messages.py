@@ -73,7 +73,9 @@ def pose_msg(T: np.ndarray, cov: np.ndarray, header: Header) -> PoseWithCovarian
     return out
 
 
-def calibration_msg(msg_cls, T, cov, header, parent, child, est, state, quality, message):
+def calibration_msg(
+    msg_cls, T, cov, header, parent, child, est, state, quality, message, drift_delta=None
+):
     """Fill ``vp2p_ros/CalibrationEstimate`` (``msg_cls``); T / cov may be None for failures."""
     out = msg_cls()
     out.header = header
@@ -83,4 +85,6 @@ def calibration_msg(msg_cls, T, cov, header, parent, child, est, state, quality,
         out.covariance = [float(v) for v in np.asarray(cov, float).reshape(36)]
     out.num_matches, out.num_inliers = int(est.num_matches), int(est.num_inliers)
     out.quality, out.state, out.message = float(quality), int(state), str(message)
+    if drift_delta is not None:
+        out.drift_delta = [float(v) for v in drift_delta]
     return out

@@ -28,6 +28,7 @@ from vp2p_ros.calib import (
     published_pose,
 )
 from vp2p_ros.calib.frames import frame_from_messages, stamp_ns
+from vp2p_ros.calib.fusion import DriftConfig, DriftDetector, PoseFusion
 from vp2p_ros.calib.node_config import DESCRIPTIONS
 from vp2p_ros.errors import Vp2pError
 from vp2p_ros.msgconv import array_to_image
@@ -44,7 +45,17 @@ class _Camera:
         cfg = node.cfg
         self.node, self.name = node, name
         gate = QualityGate(cfg.min_inliers, cfg.max_rotation_std_deg, cfg.max_translation_std_m)
-        self.calib = CameraCalibrator(estimator, cfg.T_cam_lidar_initial, gate)
+        drift = None
+        if cfg.drift_nominal != "off":
+            drift = DriftDetector(DriftConfig(threshold=cfg.drift_threshold))
+        self.calib = CameraCalibrator(
+            estimator,
+            cfg.T_cam_lidar_initial,
+            gate,
+            fusion=PoseFusion() if cfg.fuse else None,
+            drift=drift,
+            nominal=cfg.T_cam_lidar_initial if cfg.drift_nominal == "initial" else None,
+        )
         self.sync = ApproximateTimeSync(
             3,
             cfg.sync_queue_size,
@@ -117,6 +128,7 @@ class _Camera:
                 out.state,
                 quality,
                 "" if out.accepted else out.reason,
+                out.drift_delta,
             )
         )
         current = self.calib.current
@@ -167,13 +179,18 @@ class CalibrationNode(Node):
             desc = ParameterDescriptor(description=DESCRIPTIONS[f.name])
             values[f.name] = self.declare_parameter(f.name, default, desc).value
         self.cfg = NodeConfig.from_dict(values)  # ValueError names every invalid parameter
-        if estimator is None and self.cfg.checkpoint:
-            estimator = _load_estimator(self.cfg)
-        if estimator is None:
-            self.get_logger().warn("no checkpoint: estimates are reported, never published")
+        make = (lambda: estimator) if estimator is not None else _estimator_factory(self.cfg)
+        first = make()
+        if first is None:
+            self.get_logger().warn("estimator none: estimates are reported, never published")
+        else:
+            self.get_logger().info(f"estimator: {first.name}")
         self.tf = tf_out.make(self, static=self.cfg.static_tf)
         self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        self.cameras = [_Camera(self, name, estimator) for name in self.cfg.cameras]
+        self.cameras = [
+            _Camera(self, name, first if i == 0 else make())
+            for i, name in enumerate(self.cfg.cameras)
+        ]
         self.create_subscription(
             PointCloud2, self.cfg.points_topic, self._on_points, qos_profile_sensor_data
         )
@@ -224,17 +241,35 @@ class CalibrationNode(Node):
         return super().destroy_node()
 
 
-def _load_estimator(cfg: NodeConfig):
+def _estimator_factory(cfg: NodeConfig):
+    """A callable giving each camera its estimator (VP2P's network is shared; refinement keeps
+    per-camera frames)."""
+    kind = cfg.estimator
+    if kind == "auto":
+        kind = "vp2p" if cfg.checkpoint else "refine"
+    if kind == "none":
+        return lambda: None
+    if kind == "refine":
+        from vp2p_ros.refine import RefineConfig, RefineEstimator
+
+        rc = RefineConfig(
+            rotation_std_deg=cfg.refine_rotation_std_deg,
+            translation_std_m=cfg.refine_translation_std_m,
+        )
+        return lambda: RefineEstimator(rc, window=cfg.refine_window)
     import torch
 
     from vp2p_ros.calib.vp2p_estimator import Vp2pEstimator
     from vp2p_ros.model.weights import load_model
 
+    if not cfg.checkpoint:
+        raise ValueError("estimator vp2p needs the checkpoint parameter")
     device = (
         cfg.device if cfg.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
     )
     model, _ = load_model(cfg.checkpoint)
-    return Vp2pEstimator(model, device=device)
+    shared = Vp2pEstimator(model, device=device)
+    return lambda: shared
 
 
 def main(args=None):
