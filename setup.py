@@ -22,12 +22,14 @@ setup(
         "safetensors>=0.4",
         "rosbags>=0.9.20",
         "torch>=1.13",
+        "matplotlib>=3.5",
     ],
     entry_points={
         "console_scripts": [
             "vp2p-demo = vp2p_ros.cli.demo:main",
             "vp2p-calibration-node = vp2p_ros.ros.node:main",
             "vp2p-make-bag = vp2p_ros.cli.make_bag:main",
+            "vp2p-calibrate-bag = vp2p_ros.cli.calibrate_bag:main",
             "vp2p-replay-bag = vp2p_ros.ros.replay:main",
         ],
     },

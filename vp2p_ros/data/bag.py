@@ -7,7 +7,7 @@ from pathlib import Path
 
 from vp2p_ros.errors import DatasetError
 
-__all__ = ["BagMessage", "bag_topics", "read_bag"]
+__all__ = ["BagMessage", "bag_topics", "read_bag", "topic_counts"]
 
 
 class BagMessage(tuple):
@@ -47,8 +47,8 @@ def read_bag(path: str | Path, topics: list[str] | None = None) -> Iterator[BagM
         raise DatasetError(f"cannot read bag {path}: {type(e).__name__}: {e}") from e
 
 
-def bag_topics(path: str | Path) -> dict[str, str]:
-    """topic -> msgtype of a bag.
+def _connections(path: str | Path) -> list:
+    """The bag's connections (topic, msgtype, msgcount) from its metadata.
 
     Raises:
         DatasetError: missing or unreadable bag.
@@ -60,6 +60,19 @@ def bag_topics(path: str | Path) -> dict[str, str]:
         raise DatasetError(f"bag {path} does not exist")
     try:
         with Reader(path) as reader:
-            return {c.topic: c.msgtype for c in reader.connections}
+            return list(reader.connections)
     except Exception as e:
         raise DatasetError(f"cannot read bag {path}: {type(e).__name__}: {e}") from e
+
+
+def bag_topics(path: str | Path) -> dict[str, str]:
+    """topic -> msgtype of a bag (DatasetError: missing or unreadable bag)."""
+    return {c.topic: c.msgtype for c in _connections(path)}
+
+
+def topic_counts(path: str | Path) -> dict[str, int]:
+    """topic -> number of messages, from the metadata (DatasetError: missing or unreadable)."""
+    counts: dict[str, int] = {}
+    for c in _connections(path):
+        counts[c.topic] = counts.get(c.topic, 0) + c.msgcount
+    return counts

@@ -25,7 +25,15 @@ from vp2p_ros.data import Frame
 from vp2p_ros.geometry import retract_pose, so3_exp
 from vp2p_ros.refine.features import edge_attraction, lidar_edges
 
-__all__ = ["FrameCost", "RefineConfig", "RefineResult", "prepare", "refine", "score_poses"]
+__all__ = [
+    "FrameCost",
+    "RefineConfig",
+    "RefineResult",
+    "alignment_score",
+    "prepare",
+    "refine",
+    "score_poses",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,6 +131,12 @@ def score_poses(
         total = total + (a * w).sum(-1)
         weight_sum += float(w.sum())
     return total / max(weight_sum, 1e-9)
+
+
+def alignment_score(data: list[FrameCost], T_cam_lidar: np.ndarray, stage: int = -1) -> float:
+    """Edge alignment of one pose on prepared frames (the refinement's cost; higher is better)."""
+    T = torch.as_tensor(np.asarray(T_cam_lidar), dtype=torch.float32)
+    return float(score_poses(data, T, torch.zeros(1, 6), stage % len(data[0].maps))[0])
 
 
 def _cem(data, T_prior, mean, std, stage, cfg, gen, bound, subsets=None, iterations=None):
