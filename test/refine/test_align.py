@@ -33,7 +33,7 @@ def test_single_frame_refinement_recovers_a_3deg_15cm_offset(frames):
 def test_refinement_is_deterministic_and_stays_in_the_prior_box(frames):
     data = prepare(frames[:1], RefineConfig().sigmas_px)
     T0 = retract_pose(frames[0].T_cam_lidar, np.r_[0.0, 0.0, 0.2, 0.0, 0.05, 0.0])
-    cfg = RefineConfig(iterations=4, bootstrap=2)
+    cfg = RefineConfig(iterations=4)
     a, b = refine(data, T0, cfg), refine(data, T0, cfg)
     np.testing.assert_array_equal(a.T_cam_lidar, b.T_cam_lidar)
     d = pose_difference(a.T_cam_lidar, T0)
@@ -64,7 +64,7 @@ def test_five_frames_jointly_from_up_to_10deg_50cm(frames):
 
 
 def test_estimator_windows_frames_and_reports_low_contrast(frames):
-    est = RefineEstimator(RefineConfig(bootstrap=2), window=2)
+    est = RefineEstimator(RefineConfig(), window=2)
     prior = frames[0].T_cam_lidar
     out = [est.estimate(f, prior) for f in frames[:3]]
     assert all(o.ok for o in out) and len(est.frames) == 2

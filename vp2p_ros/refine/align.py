@@ -8,8 +8,9 @@ frame constrains rotation well and translation poorly).
 The search is a cross-entropy method on the ROS-order pose chart around the prior (rotation about
 the camera's axes, translation in the camera frame), batched over candidate poses in torch: wide at
 the coarsest blur (to widen the basin beyond a local gradient method's few degrees), narrower at
-finer blurs. The covariance comes from re-solving at the finest scale on bootstrap resamples of the
-edge points; it captures the noise of the data, not the bias of a wrong basin.
+finer blurs. The covariance is the M-estimator sandwich of the cost at the optimum (curvature and
+per-point gradient spread), plus a resolution floor; it captures the noise of the data, not the
+bias of a wrong basin (the ``contrast`` quality number is lower there).
 """
 
 from __future__ import annotations
@@ -36,18 +37,22 @@ __all__ = [
 ]
 
 
+REFERENCE_FOCAL_PX = 720.0
+
+
 @dataclasses.dataclass(frozen=True)
 class RefineConfig:
     """Search settings; ranges are half-widths of the prior's uncertainty (1 sigma of the CEM).
 
     Attributes:
-        sigmas_px: edge blur per stage, coarse to fine.
+        sigmas_px: edge blur per stage, coarse to fine, in pixels of a camera with a 720 px focal
+            length (KITTI's); scaled by ``fx / 720`` for other cameras (not below half), so every
+            camera gets the same angular blur.
         rotation_std_deg / translation_std_m: initial search spread per axis.
         samples: candidate poses per CEM iteration; elite: how many of them update the mean.
         iterations: CEM iterations per stage.
-        bootstrap: resamples for the covariance (0 = none).
         resolution_px: finest alignment the edges support, in multiples of the finest blur; it
-            floors the covariance (bias the bootstrap cannot see).
+            floors the covariance (biases the sandwich cannot see).
         seed: the search is deterministic for a seed.
     """
 
@@ -57,7 +62,6 @@ class RefineConfig:
     samples: int = 160
     elite: int = 16
     iterations: int = 12
-    bootstrap: int = 8
     resolution_px: float = 2.0
     seed: int = 0
 
@@ -71,6 +75,7 @@ class FrameCost:
     maps: list[torch.Tensor]  # per scale (1, 1, H, W)
     camera: CameraTensors
     size: tuple[int, int]  # (W, H)
+    sigmas: tuple[float, ...]  # blur per stage in this image's pixels
 
 
 @dataclasses.dataclass
@@ -90,8 +95,9 @@ def prepare(frames: list[Frame], sigmas_px: tuple[float, ...]) -> list[FrameCost
     """Edge points and attraction maps of each frame (what does not depend on the pose)."""
     out = []
     for f in frames:
-        e = lidar_edges(f.points)
-        maps = [torch.from_numpy(m)[None, None] for m in edge_attraction(f.image, sigmas_px)]
+        e = lidar_edges(f.points, f.intensity)
+        sigmas = tuple(s * max(f.camera.K[0, 0] / REFERENCE_FOCAL_PX, 0.5) for s in sigmas_px)
+        maps = [torch.from_numpy(m)[None, None] for m in edge_attraction(f.image, sigmas)]
         cam = CameraTensors.from_model(f.camera, torch.float32)
         out.append(
             FrameCost(
@@ -100,23 +106,24 @@ def prepare(frames: list[Frame], sigmas_px: tuple[float, ...]) -> list[FrameCost
                 maps,
                 cam,
                 (f.camera.width, f.camera.height),
+                sigmas,
             )
         )
     return out
 
 
-def score_poses(
+def point_scores(
     data: list[FrameCost],
     T_prior: torch.Tensor,
     deltas: torch.Tensor,
     stage: int,
     subsets: list[torch.Tensor] | None = None,
 ) -> torch.Tensor:
-    """Cost of ``retract_pose(T_prior, delta)`` for a batch of deltas (B, 6) -> (B,)."""
+    """Each edge point's weighted contribution to the cost, (B, M_all); sums to
+    :func:`score_poses`."""
     R = so3_exp(deltas[:, 3:]).to(T_prior.dtype) @ T_prior[:3, :3]  # (B, 3, 3)
     t = T_prior[:3, 3] + deltas[:, :3]  # (B, 3)
-    total = torch.zeros(len(deltas))
-    weight_sum = 0.0
+    parts, weight_sum = [], 0.0
     for k, d in enumerate(data):
         pts, w = d.points, d.weights
         if subsets is not None:
@@ -128,9 +135,62 @@ def score_poses(
         grid = torch.stack([2 * u / (W - 1) - 1, 2 * v / (H - 1) - 1], -1)[None]
         grid = torch.where((z > 0.5)[None, ..., None], grid, torch.full_like(grid, 3.0))
         a = F.grid_sample(d.maps[stage], grid, align_corners=True, padding_mode="zeros")[0, 0]
-        total = total + (a * w).sum(-1)
+        parts.append(a * w)
         weight_sum += float(w.sum())
-    return total / max(weight_sum, 1e-9)
+    return torch.cat(parts, -1) / max(weight_sum, 1e-9)
+
+
+def score_poses(
+    data: list[FrameCost],
+    T_prior: torch.Tensor,
+    deltas: torch.Tensor,
+    stage: int,
+    subsets: list[torch.Tensor] | None = None,
+) -> torch.Tensor:
+    """Cost of ``retract_pose(T_prior, delta)`` for a batch of deltas (B, 6) -> (B,)."""
+    return point_scores(data, T_prior, deltas, stage, subsets).sum(-1)
+
+
+def sandwich_covariance(
+    data: list[FrameCost], T_prior: torch.Tensor, delta: torch.Tensor, stage: int, max_std
+) -> np.ndarray:
+    """Covariance of the maximiser ``delta``: ``A^-1 J A^-1`` with ``A`` the negated Hessian of the
+    cost and ``J`` the sum of outer products of the per-point gradients (the M-estimator
+    sandwich), by central differences at the blur of ``stage``. Directions the cost does not
+    constrain (``A`` not positive there) get the variance ``max_std**2``."""
+    angle = float(np.mean([d.sigmas[stage] / float(d.camera.K[0, 0]) for d in data]))
+    h = torch.tensor([10.0 * angle] * 3 + [angle] * 3)  # a blur width at 10 m, and in angle
+    eye = torch.eye(6)
+    offsets = [torch.zeros(6)] + [s * h[i] * eye[i] for i in range(6) for s in (1.0, -1.0)]
+    pairs = [(i, j) for i in range(6) for j in range(i + 1, 6)]
+    offsets += [
+        a * h[i] * eye[i] + b * h[j] * eye[j] for i, j in pairs for a in (1, -1) for b in (1, -1)
+    ]
+    P = point_scores(data, T_prior, delta + torch.stack(offsets), stage).double()  # (73, M)
+    C = P.sum(-1)
+    hd = h.double()
+    g = torch.stack([(P[1 + 2 * i] - P[2 + 2 * i]) / (2 * hd[i]) for i in range(6)], -1)
+    Hm = torch.zeros(6, 6, dtype=torch.float64)
+    for i in range(6):
+        Hm[i, i] = (C[1 + 2 * i] - 2 * C[0] + C[2 + 2 * i]) / hd[i] ** 2
+    for k, (i, j) in enumerate(pairs):
+        pp, pm, mp, mm = C[13 + 4 * k : 17 + 4 * k]
+        Hm[i, j] = Hm[j, i] = (pp - pm - mp + mm) / (4 * hd[i] * hd[j])
+    A = -0.5 * (Hm + Hm.T)
+    J = g.T @ g
+    max_var = torch.as_tensor(np.square(max_std), dtype=torch.float64)
+    # whiten by the prior box so eigenvalues of translation and rotation are comparable
+    s = max_var.sqrt()
+    w, V = torch.linalg.eigh(s[:, None] * A * s[None, :])
+    inv = torch.where(w > 1e-12, 1.0 / w.clamp(min=1e-12), torch.zeros_like(w))
+    Ainv = (V * inv) @ V.T
+    cov = Ainv @ (s[:, None] * J * s[None, :]) @ Ainv
+    # unconstrained directions: the prior box itself
+    flat = V[:, w <= 1e-12]
+    cov = cov + flat @ flat.T
+    w2, V2 = torch.linalg.eigh(0.5 * (cov + cov.T))
+    cov = (V2 * w2.clamp(max=1.0, min=0.0)) @ V2.T  # never wider than the box
+    return (s[:, None] * cov * s[None, :]).numpy()
 
 
 def alignment_score(data: list[FrameCost], T_cam_lidar: np.ndarray, stage: int = -1) -> float:
@@ -174,7 +234,7 @@ def _resolution_floor(data: list[FrameCost], T: np.ndarray, cfg: RefineConfig) -
     angle (over the focal length) and as a shift at the median depth of the edges in view."""
     z = torch.cat([_in_view(d, T) for d in data])
     focal = [float(d.camera.K[0, 0]) for d in data]
-    angle = cfg.resolution_px * cfg.sigmas_px[-1] / float(np.mean(focal))
+    angle = cfg.resolution_px * float(np.mean([d.sigmas[-1] / f for d, f in zip(data, focal)]))
     depth = float(z.median()) if len(z) else 10.0
     return np.array([angle * depth] * 3 + [angle] * 3)
 
@@ -212,13 +272,9 @@ def refine(
         history.append(cost)
         std = torch.clamp(2 * spread, min=floor, max=std * 0.6)
     last = len(cfg.sigmas_px) - 1
-    samples = []
-    for _ in range(cfg.bootstrap):
-        subsets = [torch.randint(len(d.points), (len(d.points),), generator=gen) for d in data]
-        b, _, _ = _cem(data, T0, mean, std, last, cfg, gen, bound, subsets, iterations=4)
-        samples.append(b)
-    cov = torch.cov(torch.stack(samples).T).double().numpy() if len(samples) > 1 else 0.0
     T = retract_pose(T0.double(), mean.double()).numpy()
+    box = 2 * np.r_[[tr] * 3, [rot] * 3]
+    cov = sandwich_covariance(data, T0, mean, max(last - 1, 0), box)
     cov = cov + np.diag(_resolution_floor(data, T, cfg) ** 2)
     probe = torch.tensor([0.05] * 3 + [np.radians(1.0)] * 3).float()
     around = mean + probe * torch.tensor(

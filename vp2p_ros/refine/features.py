@@ -58,6 +58,7 @@ class LidarEdges:
 
 def lidar_edges(
     points: np.ndarray,
+    intensity: np.ndarray | None = None,
     *,
     azimuth_res_deg: float = 0.2,
     elevation_res_deg: float = 0.4,
@@ -65,6 +66,8 @@ def lidar_edges(
     ratio: float = 3.0,
     min_range_m: float = 2.0,
     max_range_m: float = 60.0,
+    min_contrast: float = 0.25,
+    intensity_weight: float = 0.5,
 ) -> LidarEdges:
     """Points at range discontinuities of a spherical range image of the scan.
 
@@ -74,13 +77,23 @@ def lidar_edges(
         min_jump_m: smallest range difference that can be an edge (also 5 % of the range).
         ratio: the jump must exceed this times the range change on the far side of both points.
         min_range_m, max_range_m: points outside this range are ignored.
+        intensity: (N,) reflectivity (any scale); with it, reflectivity edges along a ring on a
+            continuous surface (road markings, signs) are edges too: a change of at least
+            ``min_contrast`` of the 99th percentile, the brighter point kept.
+        intensity_weight: weight of a full-contrast reflectivity edge.
 
     Returns:
-        The foreground points of the discontinuities, weight = jump / (jump + 2 m).
+        Range-edge foreground points (weight = jump / (jump + 2 m)), then reflectivity-edge
+        midpoints between the two returns (weight = ``intensity_weight`` x normalised contrast).
     """
     p = np.asarray(points, dtype=np.float64)
     r = np.linalg.norm(p, axis=1)
     keep = np.isfinite(r) & (r > min_range_m) & (r < max_range_m)
+    inten = None
+    if intensity is not None:
+        inten = np.asarray(intensity, dtype=np.float64)[keep]
+        keep_i = np.isfinite(inten)
+        inten = np.where(keep_i, inten, 0.0) / (np.percentile(inten[keep_i], 99) + 1e-9)
     p, r = p[keep], r[keep]
     az = np.degrees(np.arctan2(p[:, 1], p[:, 0]))
     el = np.degrees(np.arcsin(np.clip(p[:, 2] / r, -1, 1)))
@@ -112,4 +125,21 @@ def lidar_edges(
     near, jump = np.concatenate(found), np.concatenate(strength)
     near, first = np.unique(near, return_index=True)
     weights = jump[first] / (jump[first] + 2.0)
-    return LidarEdges(p[near].astype(np.float32), weights.astype(np.float32))
+    out = p[near]
+    if inten is not None:
+        a, b, contrast = _reflectivity_edges(idx, rng, inten, min_jump_m, min_contrast)
+        out = np.r_[out, 0.5 * (p[a] + p[b])]  # the boundary lies between the two returns
+        weights = np.r_[weights, intensity_weight * np.minimum(contrast, 1.0)]
+    return LidarEdges(out.astype(np.float32), weights.astype(np.float32))
+
+
+def _reflectivity_edges(idx, rng, inten, max_step_m, min_contrast):
+    """Along each ring: neighbours on one surface (range step below ``max_step_m``) whose
+    normalised reflectivity differs by ``min_contrast`` or more -> (index, neighbour, contrast)."""
+    i1, i2 = idx, np.roll(idx, -1, axis=1)
+    both = (i1 >= 0) & (i2 >= 0)
+    i1, i2 = i1[both], i2[both]
+    same_surface = np.abs(rng[both] - np.roll(rng, -1, axis=1)[both]) < max_step_m
+    c = np.abs(inten[i1] - inten[i2])
+    ok = same_surface & (c >= min_contrast)
+    return i1[ok], i2[ok], c[ok]
