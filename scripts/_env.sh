@@ -79,3 +79,19 @@ ensure_ros_test() {
   export PYTHONPATH=$ROOT:$ROOT/build/install/lib/python3.11/site-packages${PYTHONPATH:+:$PYTHONPATH}
   export LD_LIBRARY_PATH=$ROOT/build/install/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 }
+
+# run_isolated CMD...: run a command that talks DDS in a loopback-only network namespace
+# (unshare -n) or, where that is not permitted, with a loopback-only Fast DDS profile; a random
+# ROS_DOMAIN_ID either way. Large messages use Fast DDS's LARGE_DATA transport.
+run_isolated() {
+  export FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA
+  export ROS_DOMAIN_ID=${ROS_DOMAIN_ID:-$((RANDOM % 100))}
+  if unshare -n true 2>/dev/null; then
+    log "running in a loopback-only network namespace (unshare -n)"
+    unshare -n sh -c 'ip link set lo up 2>/dev/null || true; exec "$0" "$@"' "$@"
+  else
+    log "unshare -n not permitted: loopback-only Fast DDS profile"
+    FASTDDS_DEFAULT_PROFILES_FILE=$ROOT/ci/fastdds_lo_large.xml \
+      ROS_AUTOMATIC_DISCOVERY_RANGE=SYSTEM_DEFAULT "$@"
+  fi
+}

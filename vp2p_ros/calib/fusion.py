@@ -6,7 +6,9 @@ rejects outliers. A small random-walk process noise per update keeps the filter 
 slow change, and a floor keeps ``P`` from shrinking below what correlated per-frame errors allow.
 
 Drift detection compares each estimate with a *nominal* extrinsic (the configured one or the first
-converged one): the normalised innovation squared ``NIS = e^T (C_i + P_nom)^-1 e`` is χ²(6) when
+converged one). It first learns how much per-frame estimates scatter around it (``learn_frames``
+estimates, a shrunk sample covariance ``S``; without learning, each estimate's own covariance),
+then the normalised innovation squared ``NIS = e^T (S + P_nom)^-1 e`` is about χ²(6) when
 nothing moved; a one-sided CUSUM ``g = max(0, g + NIS - k)`` raises ``drift_suspected`` at ``h/3``
 and ``drift_confirmed`` at ``h``, with the delta estimated as the information-weighted mean of the
 innovations since the CUSUM last left zero. It recovers (``g`` decays to 0) when the rig returns.
@@ -103,10 +105,19 @@ class DriftConfig:
     Attributes:
         allowance: ``k``, subtracted per frame (above the no-drift mean of 6).
         threshold: ``h``: confirmed at ``h``, suspected at ``h / 3``.
+        learn_frames: estimates after the nominal is set from which the scatter of per-frame
+            estimates is learned (0: trust each estimate's own covariance). The per-frame
+            covariances of a weight-free aligner describe its noise, not its frame-to-frame
+            repeatability, so the test is far sharper and still calibrated on learned scatter.
+        shrinkage: weight of the diagonal in the learned covariance (few samples, 6 dims).
+        floor_std: smallest per-axis std of the learned scatter (m, m, m, rad, rad, rad).
     """
 
-    allowance: float = 12.0
+    allowance: float = 9.0
     threshold: float = 40.0
+    learn_frames: int = 30
+    shrinkage: float = 0.5
+    floor_std: tuple = (0.003, 0.003, 0.003, 3e-4, 3e-4, 3e-4)
 
 
 STATES = ("nominal", "drift_suspected", "drift_confirmed")
@@ -124,19 +135,42 @@ class DriftDetector:
         self._info = np.zeros((6, 6))
         self._info_e = np.zeros(6)
         self.confirmations = 0
+        self._learned: list[np.ndarray] = []
+        self.scatter: np.ndarray | None = None  # learned covariance of per-frame estimates
 
     def set_nominal(self, T: np.ndarray, P: np.ndarray | None = None) -> None:
         self.T_nominal = np.asarray(T, float).copy()
         self.P_nominal = np.zeros((6, 6)) if P is None else np.asarray(P, float).copy()
         self.g, self.state = 0.0, "nominal"
         self._info, self._info_e = np.zeros((6, 6)), np.zeros(6)
+        self._learned, self.scatter = [], None
+
+    @property
+    def learning(self) -> bool:
+        return self.T_nominal is not None and len(self._learned) < self.config.learn_frames
+
+    def _learn(self, e: np.ndarray) -> None:
+        self._learned.append(e)
+        if len(self._learned) == self.config.learn_frames:
+            S = np.cov(np.array(self._learned).T)
+            a = self.config.shrinkage
+            S = (1 - a) * S + a * np.diag(np.diag(S))
+            # a covariance estimated from n samples makes e^T S^-1 e larger than chi2(6) on
+            # average by (n - 1) / (n - p - 2) (Hotelling); widen S by it so 6 stays the mean
+            n, p = len(self._learned), 6
+            S = S * (n - 1) / max(n - p - 2, 1)
+            self.scatter = S + np.diag(np.square(self.config.floor_std))
 
     def update(self, T_i: np.ndarray, C_i: np.ndarray) -> str:
         """Feed one estimate; returns the state after it."""
         if self.T_nominal is None:
             return self.state
         e = pose_difference(np.asarray(T_i, float), self.T_nominal)
-        info = np.linalg.inv(np.asarray(C_i, float) + self.P_nominal)
+        if self.learning:
+            self._learn(e)
+            return self.state
+        C = self.scatter if self.scatter is not None else np.asarray(C_i, float)
+        info = np.linalg.inv(C + self.P_nominal)
         nis = float(e @ info @ e)
         if self.g == 0.0:  # a new excursion: the delta is estimated from here on
             self._info, self._info_e = np.zeros((6, 6)), np.zeros(6)
