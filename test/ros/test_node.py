@@ -89,6 +89,18 @@ def test_fused_estimate_is_published_once_converged(rig):
     assert values["fused_updates"] == "3" and values["drift_state"] == "nominal"
 
 
+@pytest.mark.parametrize("rig", [{"tf_republish_hz": 20.0}], indirect=True)
+def test_current_extrinsic_is_republished_on_tf_between_estimates(rig):
+    _, _, ex, pubs, got = rig
+    spin_until(ex, lambda: False, max_spins=10)
+    assert not got["tf"]  # nothing accepted yet: nothing to repeat
+    send(ex, pubs, msgs(10**9))
+    assert spin_until(ex, lambda: len(got["tf"]) >= 4)  # one estimate, then the timer
+    last = got["tf"][-1].transforms[0]
+    assert last.header.stamp.sec != 1 or last.header.stamp.nanosec != 0  # stamped now
+    assert math.isclose(last.transform.translation.z, T_TRUE[2, 3], abs_tol=1e-12)
+
+
 @pytest.mark.parametrize("rig", [{"direction": "lidar_cam"}], indirect=True)
 def test_inverse_direction(rig):
     _, _, ex, pubs, got = rig

@@ -43,6 +43,8 @@ DESCRIPTIONS = {
     "max_rotation_std_deg": "quality gate: largest rotation 1-sigma (deg)",
     "max_translation_std_m": "quality gate: largest translation 1-sigma (m)",
     "static_tf": "publish on /tf_static (latched) instead of /tf",
+    "tf_republish_hz": "/tf only: re-send the current extrinsic at this rate, stamped now "
+    "(keeps TF lookups valid between estimates); 0 = only with new estimates",
     "publish_overlay": "publish ~/<camera>/overlay images",
     "diagnostics_period_s": "period of /diagnostics (s)",
 }
@@ -76,6 +78,7 @@ class NodeConfig:
     max_rotation_std_deg: float = 2.0
     max_translation_std_m: float = 0.2
     static_tf: bool = False
+    tf_republish_hz: float = 0.0
     publish_overlay: bool = True
     diagnostics_period_s: float = 1.0
 
@@ -94,6 +97,8 @@ class NodeConfig:
         for name in ("refine_window", "refine_rotation_std_deg", "refine_translation_std_m"):
             if not getattr(self, name) > 0:
                 errors.append(f"{name} must be > 0, got {getattr(self, name)}")
+        if not (self.tf_republish_hz >= 0 and math.isfinite(self.tf_republish_hz)):
+            errors.append(f"tf_republish_hz must be >= 0, got {self.tf_republish_hz}")
         if not self.drift_threshold > 0:
             errors.append(f"drift_threshold must be > 0, got {self.drift_threshold}")
         if self.device not in ("auto", "cpu", "cuda"):

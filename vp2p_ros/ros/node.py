@@ -64,6 +64,7 @@ class _Camera:
             offsets_ns=[0, 0, round(cfg.points_offset_s * 1e9)],
             jump_back_ns=round(cfg.jump_back_s * 1e9) if cfg.jump_back_s > 0 else None,
         )
+        self.latest_tf = None  # (T_parent_child, parent, child) last broadcast
         self.worker = LatestWinsWorker(self._work, self._on_error, name=f"vp2p-{name}")
         # drawing never delays the next estimate: its own latest-wins thread
         self.overlay_worker = LatestWinsWorker(
@@ -113,6 +114,7 @@ class _Camera:
         T = cov = None
         if out.accepted:
             T, cov = published_pose(est.T_cam_lidar, est.covariance, cfg.direction)
+            self.latest_tf = (T, parent, child)
             self.node.tf.sendTransform(messages.transform_stamped(T, header, child))
             self.pose_pub.publish(messages.pose_msg(T, cov, header))
         quality = float(out.accepted)
@@ -197,6 +199,8 @@ class CalibrationNode(Node):
         self.clock_jumps_back = 0
         self.sim_time = bool(self.get_parameter("use_sim_time").value)
         # a bag loop / restarted /clock: stale queued messages would pair across the jump
+        if self.cfg.tf_republish_hz > 0 and not self.cfg.static_tf:
+            self.create_timer(1.0 / self.cfg.tf_republish_hz, self._republish_tf)
         self._jump_handle = self.get_clock().create_jump_callback(
             JumpThreshold(min_forward=None, min_backward=Duration(nanoseconds=-1)),
             post_callback=self._on_time_jump,
@@ -207,6 +211,16 @@ class CalibrationNode(Node):
             self.publish_diagnostics,
             clock=Clock(clock_type=ClockType.STEADY_TIME),
         )
+
+    def _republish_tf(self):
+        from std_msgs.msg import Header
+
+        stamp = self.get_clock().now().to_msg()
+        for cam in self.cameras:
+            if cam.latest_tf is not None:
+                T, parent, child = cam.latest_tf
+                header = Header(stamp=stamp, frame_id=parent)
+                self.tf.sendTransform(messages.transform_stamped(T, header, child))
 
     def _on_time_jump(self, jump):
         if jump.delta.nanoseconds < 0:
