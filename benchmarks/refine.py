@@ -215,7 +215,8 @@ def histograms(single, five, out):
     axes[0].set_xlabel("rotation error (deg)")
     axes[1].set_xlabel("translation error (cm)")
     for ax in axes:
-        ax.legend()
+        if ax.patches:
+            ax.legend()
     fig.tight_layout()
     fig.savefig(out / "refine_errors.png", dpi=100)
     plt.close(fig)

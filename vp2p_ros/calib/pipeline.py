@@ -112,13 +112,18 @@ class CameraCalibrator:
         f = self.fusion
         f.update(est.T_cam_lidar, est.covariance)
         if not f.converged and self.current is None:
-            out = dataclasses.replace(est, T_cam_lidar=f.T, covariance=f.P)
+            out = dataclasses.replace(est, T_cam_lidar=f.T, covariance=f.covariance)
             return Outcome(out, False, "fusing: not converged yet", STATES["initializing"], est)
         fused = dataclasses.replace(
-            est, T_cam_lidar=f.T.copy(), covariance=f.P.copy(), estimator=f"{est.estimator}+fusion"
+            est,
+            T_cam_lidar=f.T.copy(),
+            covariance=f.covariance,
+            estimator=f"{est.estimator}+fusion",
         )
         if self.drift is not None and self.drift.T_nominal is None:
-            self.drift.set_nominal(f.T, f.P)  # the first converged calibration is the nominal
+            self.drift.set_nominal(
+                f.T, f.covariance
+            )  # the first converged calibration is the nominal
         self.current = fused
         return Outcome(fused, True, "passed", self._drift_state(est), est, self._drift_delta())
 

@@ -85,3 +85,7 @@ def main(argv=None) -> int:
         if rclpy.ok():
             rclpy.shutdown()
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
