@@ -119,3 +119,14 @@ def test_calibrator_fuses_then_watches_for_drift(rng):
     e = pose_difference(outs[-1].estimate.T_cam_lidar, T_step)
     assert np.degrees(np.linalg.norm(e[3:])) < 0.3
     np.testing.assert_allclose(est.priors[0], np.eye(4))
+
+
+def test_a_provisional_nominal_is_recentred_a_given_one_is_tested(rng):
+    off = retract_pose(T_TRUE, np.r_[0, 0, 0, 0, 0, np.radians(1.0)])
+    for recenter, alarm in ((True, False), (False, True)):
+        d = DriftDetector()
+        d.set_nominal(off, recenter=recenter)
+        states = [d.update(noisy(rng, T_TRUE), C_FRAME) for _ in range(60)]
+        assert ("drift_confirmed" in states) == alarm
+    e = pose_difference(d.T_nominal, off)  # the given nominal stays where it was
+    assert np.allclose(e, 0)

@@ -151,10 +151,18 @@ class DriftDetector:
         self.confirmations = 0
         self._learned: list[np.ndarray] = []
         self.scatter: np.ndarray | None = None  # learned covariance of per-frame estimates
+        self.recenter = False
 
-    def set_nominal(self, T: np.ndarray, P: np.ndarray | None = None) -> None:
+    def set_nominal(self, T: np.ndarray, P: np.ndarray | None = None, recenter=False) -> None:
+        """Test against ``T`` (covariance ``P``; None: exact, e.g. a surveyed value).
+
+        ``recenter``: ``T`` is a provisional estimate (the first converged fusion); after
+        learning, the nominal becomes the mean of the learning estimates, with the covariance
+        of that mean.
+        """
         self.T_nominal = np.asarray(T, float).copy()
         self.P_nominal = np.zeros((6, 6)) if P is None else np.asarray(P, float).copy()
+        self.recenter = recenter
         self.g, self.state = 0.0, "nominal"
         self._info, self._info_e = np.zeros((6, 6)), np.zeros(6)
         self._learned, self.scatter = [], None
@@ -174,6 +182,9 @@ class DriftDetector:
             n, p = len(self._learned), 6
             S = S * (n - 1) / max(n - p - 2, 1)
             self.scatter = S + np.diag(np.square(self.config.floor_std))
+            if self.recenter:
+                self.T_nominal = retract_pose(self.T_nominal, np.mean(self._learned, axis=0))
+                self.P_nominal = self.scatter / n
 
     def update(self, T_i: np.ndarray, C_i: np.ndarray) -> str:
         """Feed one estimate; returns the state after it."""
