@@ -73,7 +73,8 @@ def lidar_edges(
 
     Args:
         points: (N, 3) metres, LiDAR frame (x forward, z up, the usual LiDAR convention).
-        azimuth_res_deg, elevation_res_deg: cell size of the range image (about the beam spacing).
+        azimuth_res_deg, elevation_res_deg: cell size of the range image (about the beam
+            spacing; the azimuth cell is doubled while a sparser scan leaves gaps).
         min_jump_m: smallest range difference that can be an edge (also 5 % of the range).
         ratio: the jump must exceed this times the range change on the far side of both points.
         min_range_m, max_range_m: points outside this range are ignored.
@@ -97,17 +98,18 @@ def lidar_edges(
     p, r = p[keep], r[keep]
     az = np.degrees(np.arctan2(p[:, 1], p[:, 0]))
     el = np.degrees(np.arcsin(np.clip(p[:, 2] / r, -1, 1)))
-    col = np.floor((az + 180.0) / azimuth_res_deg).astype(np.int64)
     row = np.floor((el - el.min()) / elevation_res_deg).astype(np.int64)
     row = np.unique(row, return_inverse=True)[1].ravel()  # drop rows between beams
-    w, h = int(np.ceil(360.0 / azimuth_res_deg)) + 1, row.max() + 1
-    # nearest point per cell
-    cell = row * w + col
-    order = np.lexsort((r, cell))
-    first = np.r_[True, cell[order][1:] != cell[order][:-1]]
-    idx = np.full(h * w, -1, np.int64)
-    idx[cell[order][first]] = order[first]
-    idx = idx.reshape(h, w)
+    # a sparser sensor than the cell size leaves empty cells between neighbours: coarsen until
+    # most occupied cells have an occupied right-hand neighbour
+    res = azimuth_res_deg
+    while True:
+        idx = _range_image(row, az, r, res)
+        occupied = idx >= 0
+        linked = (occupied & np.roll(occupied, -1, axis=1)).sum() / max(occupied.sum(), 1)
+        if linked > 0.6 or res >= 8 * azimuth_res_deg:
+            break
+        res *= 2
     rng = np.where(idx >= 0, r[np.maximum(idx, 0)], np.nan)
     found, strength = [], []
     for axis in (1, 0):  # along a ring (vertical edges), then across rings (horizontal edges)
@@ -131,6 +133,18 @@ def lidar_edges(
         out = np.r_[out, 0.5 * (p[a] + p[b])]  # the boundary lies between the two returns
         weights = np.r_[weights, intensity_weight * np.minimum(contrast, 1.0)]
     return LidarEdges(out.astype(np.float32), weights.astype(np.float32))
+
+
+def _range_image(row: np.ndarray, az: np.ndarray, r: np.ndarray, res_deg: float) -> np.ndarray:
+    """(rows, 360 / res) index of the nearest point per cell, -1 where empty."""
+    col = np.floor((az + 180.0) / res_deg).astype(np.int64)
+    w, h = int(np.ceil(360.0 / res_deg)) + 1, row.max() + 1
+    cell = row * w + col
+    order = np.lexsort((r, cell))
+    first = np.r_[True, cell[order][1:] != cell[order][:-1]]
+    idx = np.full(h * w, -1, np.int64)
+    idx[cell[order][first]] = order[first]
+    return idx.reshape(h, w)
 
 
 def _reflectivity_edges(idx, rng, inten, max_step_m, min_contrast):
