@@ -90,6 +90,15 @@ def test_fused_estimate_is_published_once_converged(rig):
     assert values["fused_updates"] == "3" and values["drift_state"] == "nominal"
 
 
+@pytest.mark.parametrize("rig", [{"overlay_initial": True}], indirect=True)
+def test_overlay_with_the_initial_extrinsic_below(rig):
+    _, _, ex, pubs, got = rig
+    send(ex, pubs, msgs(10**9))
+    assert spin_until(ex, lambda: got["overlay"])
+    o = got["overlay"][0]
+    assert (o.width, o.height, o.encoding) == (64, 96, "rgb8")  # current over initial
+
+
 @pytest.mark.parametrize("rig", [{"tf_republish_hz": 20.0}], indirect=True)
 def test_current_extrinsic_is_republished_on_tf_between_estimates(rig):
     _, _, ex, pubs, got = rig

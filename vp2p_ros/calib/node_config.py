@@ -46,6 +46,7 @@ DESCRIPTIONS = {
     "tf_republish_hz": "/tf only: re-send the current extrinsic at this rate, stamped now "
     "(keeps TF lookups valid between estimates); 0 = only with new estimates",
     "publish_overlay": "publish ~/<camera>/overlay images",
+    "overlay_initial": "overlay: stack the initial extrinsic's projection under the current one",
     "diagnostics_period_s": "period of /diagnostics (s)",
 }
 
@@ -80,6 +81,7 @@ class NodeConfig:
     static_tf: bool = False
     tf_republish_hz: float = 0.0
     publish_overlay: bool = True
+    overlay_initial: bool = False
     diagnostics_period_s: float = 1.0
 
     def __post_init__(self) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import traceback
 
+import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PoseWithCovarianceStamped
 from rcl_interfaces.msg import ParameterDescriptor
@@ -33,7 +34,7 @@ from vp2p_ros.calib.node_config import DESCRIPTIONS
 from vp2p_ros.errors import Vp2pError
 from vp2p_ros.msgconv import array_to_image
 from vp2p_ros.ros import messages, tf_out
-from vp2p_ros.viz import draw_projection
+from vp2p_ros.viz import draw_projection, label
 
 __all__ = ["CalibrationNode", "main"]
 
@@ -140,6 +141,10 @@ class _Camera:
     def _draw_overlay(self, job):
         frame, T_cam_lidar, header = job
         rgb = draw_projection(frame.image, frame.points, T_cam_lidar, frame.camera)
+        if self.node.cfg.overlay_initial:
+            T0 = self.node.cfg.T_cam_lidar_initial
+            first = draw_projection(frame.image, frame.points, T0, frame.camera)
+            rgb = np.concatenate([label(rgb, "current"), label(first, "initial")], axis=0)
         msg = array_to_image(
             rgb,
             "rgb8",
