@@ -31,6 +31,7 @@ setup(
             "vp2p-make-bag = vp2p_ros.cli.make_bag:main",
             "vp2p-calibrate-bag = vp2p_ros.cli.calibrate_bag:main",
             "vp2p-train = vp2p_ros.cli.train:main",
+            "vp2p-eval = vp2p_ros.cli.evaluate:main",
             "vp2p-replay-bag = vp2p_ros.ros.replay:main",
         ],
     },
