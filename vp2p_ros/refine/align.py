@@ -117,17 +117,14 @@ def point_scores(
     T_prior: torch.Tensor,
     deltas: torch.Tensor,
     stage: int,
-    subsets: list[torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """Each edge point's weighted contribution to the cost, (B, M_all); sums to
     :func:`score_poses`."""
     R = so3_exp(deltas[:, 3:]).to(T_prior.dtype) @ T_prior[:3, :3]  # (B, 3, 3)
     t = T_prior[:3, 3] + deltas[:, :3]  # (B, 3)
     parts, weight_sum = [], 0.0
-    for k, d in enumerate(data):
+    for d in data:
         pts, w = d.points, d.weights
-        if subsets is not None:
-            pts, w = pts[subsets[k]], w[subsets[k]]
         pc = torch.einsum("bij,nj->bni", R, pts) + t[:, None, :]  # (B, M, 3)
         x, y, z = pc.unbind(-1)
         u, v = project_components(x, y, z, d.camera)
@@ -140,15 +137,9 @@ def point_scores(
     return torch.cat(parts, -1) / max(weight_sum, 1e-9)
 
 
-def score_poses(
-    data: list[FrameCost],
-    T_prior: torch.Tensor,
-    deltas: torch.Tensor,
-    stage: int,
-    subsets: list[torch.Tensor] | None = None,
-) -> torch.Tensor:
+def score_poses(data: list[FrameCost], T_prior, deltas: torch.Tensor, stage: int) -> torch.Tensor:
     """Cost of ``retract_pose(T_prior, delta)`` for a batch of deltas (B, 6) -> (B,)."""
-    return point_scores(data, T_prior, deltas, stage, subsets).sum(-1)
+    return point_scores(data, T_prior, deltas, stage).sum(-1)
 
 
 def sandwich_covariance(
@@ -199,13 +190,13 @@ def alignment_score(data: list[FrameCost], T_cam_lidar: np.ndarray, stage: int =
     return float(score_poses(data, T, torch.zeros(1, 6), stage % len(data[0].maps))[0])
 
 
-def _cem(data, T_prior, mean, std, stage, cfg, gen, bound, subsets=None, iterations=None):
+def _cem(data, T_prior, mean, std, stage, cfg, gen, bound):
     best, best_cost = mean.clone(), -np.inf
-    for _ in range(iterations or cfg.iterations):
+    for _ in range(cfg.iterations):
         cand = mean + std * torch.randn(cfg.samples, 6, generator=gen)
         cand = torch.maximum(torch.minimum(cand, bound), -bound)  # stay in the prior's box
         cand[0] = mean
-        cost = score_poses(data, T_prior, cand, stage, subsets)
+        cost = score_poses(data, T_prior, cand, stage)
         top = torch.topk(cost, cfg.elite).indices
         if float(cost[top[0]]) > best_cost:
             best, best_cost = cand[top[0]].clone(), float(cost[top[0]])
