@@ -111,6 +111,7 @@ def test_calibrator_fuses_then_watches_for_drift(rng):
     confirmed = [i for i, o in enumerate(outs) if o.state == STATES["drift_confirmed"]]
     assert confirmed and 40 <= confirmed[0] < 50
     assert abs(np.degrees(outs[confirmed[0]].drift_delta[3]) - 1.0) < 0.3
+    assert calib.drift.recenter and calib.drift.scatter is not None  # learned, recentred
     level, message, values = calib.diagnostics()
     assert (
         level == 2 and "drift confirmed" in message and values["drift_state"] == "drift_confirmed"

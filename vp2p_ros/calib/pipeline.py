@@ -121,9 +121,8 @@ class CameraCalibrator:
             estimator=f"{est.estimator}+fusion",
         )
         if self.drift is not None and self.drift.T_nominal is None:
-            self.drift.set_nominal(
-                f.T, f.covariance
-            )  # the first converged calibration is the nominal
+            # the first converged fusion is a provisional nominal, recentred after learning
+            self.drift.set_nominal(f.T, f.covariance, recenter=True)
         self.current = fused
         return Outcome(fused, True, "passed", self._drift_state(est), est, self._drift_delta())
 
