@@ -54,6 +54,15 @@ class NuScenesTables:
             "channel"
         ]
 
+    def sample_tokens(self, channel: str = "CAM_FRONT") -> list[str]:
+        """Samples with a key frame on ``channel``, ordered by its timestamp."""
+        recs = [
+            sd
+            for sd in self.sample_data.values()
+            if sd.get("is_key_frame", True) and self.channel(sd) == channel
+        ]
+        return [sd["sample_token"] for sd in sorted(recs, key=lambda sd: sd["timestamp"])]
+
     def key_frame(self, sample_token: str, channel: str) -> dict:
         for sd in self.sample_data.values():
             if (
