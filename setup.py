@@ -24,6 +24,7 @@ setup(
         "torch>=1.13",
         "matplotlib>=3.5",
     ],
+    extras_require={"train": ["tensorboard>=2.10"]},  # TensorBoard logs of vp2p-train
     entry_points={
         "console_scripts": [
             "vp2p-demo = vp2p_ros.cli.demo:main",

@@ -1,6 +1,7 @@
 """The training loop on CPU: it learns (overfit check), resumes exactly, and runs under DDP."""
 
 import dataclasses
+import importlib.util
 import os
 import socket
 
@@ -103,18 +104,43 @@ def test_two_process_ddp_on_gloo(frames, tmp_path):
 
 
 def test_train_cli_runs_from_a_config_file(tmp_path):
+    """Both losses of the paper plus the KL pose loss from step 1, validation every step,
+    TensorBoard events, the curve; then a wall-clock budget that stops the run early."""
     from vp2p_ros.cli.train import main
 
     cfg = tmp_path / "c.yaml"
     cfg.write_text(
-        "train: {preset: tiny, steps: 2, batch_size: 1, checkpoint_every: 10}\n"
+        "train: {preset: tiny, steps: 2, batch_size: 1, checkpoint_every: 10, eval_every: 1,"
+        " pose_weight: 0.001, pose_start: 1}\n"
         "protocol: {crop_height: 64, crop_width: 128, num_points: 2048}\n"
         "data: {source: synthetic, scenes: 1, rig: small, keypoints: 32}\n"
+        "val: {source: kitti_raw, limit: 2}\n"
     )
-    assert main(["--config", str(cfg), "--out", str(tmp_path / "o")]) == 0
-    assert (tmp_path / "o" / "curve.png").is_file() and (
-        tmp_path / "o" / "last.safetensors"
-    ).is_file()
+    out = tmp_path / "o"
+    assert main(["--config", str(cfg), "--out", str(out)]) == 0
+    assert (out / "curve.png").is_file() and (out / "last.safetensors").is_file()
+    log = np.genfromtxt(out / "log.csv", delimiter=",", names=True)
+    assert np.isnan(log["pose"][0]) and np.isfinite(log["pose"][1])  # starts at step 1
+    val = np.genfromtxt(out / "val.csv", delimiter=",", names=True)
+    assert list(val["step"]) == [1, 2] and set(val.dtype.names) >= {"success", "rre_mean"}
+    assert (out / "val_latest.png").stat().st_size > 1000
+    _, meta = load_state_dict_file(out / "last.safetensors")
+    assert meta["json_protocol"]["crop_width"] == 128 and meta["json_data"]["rig"] == "small"
+    if importlib.util.find_spec("tensorboard") is not None:
+        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+        events = EventAccumulator(str(out / "tb"))
+        events.Reload()
+        assert [e.step for e in events.Scalars("log/match")] == [1, 2]
+        assert [e.step for e in events.Scalars("val/success")] == [1, 2]
+        assert len(events.Images("val/proj_pred_over_gt")) == 2
+
+    # a budget already spent: one step, checkpointed, and the run says why it stopped
+    assert main(["--config", str(cfg), "--out", str(tmp_path / "t"), "--steps", "50",
+                 "--max_minutes", "1e-6"]) == 0  # fmt: skip
+    _, meta = load_state_dict_file(tmp_path / "t" / "last.safetensors")
+    assert meta["json_step"] == 1
+
     cfg.write_text("train: {steps: 1}\nmodel: {}\n")
     with pytest.raises(SystemExit, match="unknown section"):
         main(["--config", str(cfg)])

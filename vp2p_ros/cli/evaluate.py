@@ -11,8 +11,9 @@ Reported as the paper does: RTE / RRE mean ± std over all pairs and the success
 (RRE < 5°, RTE < 2 m), plus the geodesic rotation error. Writes ``out/eval/<exp_name>/``:
 ``pairs.csv``, ``summary.txt``, ``errors.png`` (histograms) and, in vis mode, the pictures.
 
-``--data_path``: a KITTI raw drive folder, ``bundled`` (the 5 frames in the package), or
-``synthetic:FIRST_SEED:COUNT`` (held-out seeded streets).
+``--data_path``: a KITTI raw drive folder, ``bundled`` (the 5 frames in the package),
+``synthetic:FIRST_SEED:COUNT`` (held-out seeded streets), or a training YAML (its ``val``
+section; any source of :mod:`vp2p_ros.train.sources`).
 """
 
 from __future__ import annotations
@@ -21,76 +22,14 @@ import argparse
 import csv
 from pathlib import Path
 
-import numpy as np
 import torch
-from tqdm import tqdm
 
-from vp2p_ros.calib.vp2p_estimator import network_inputs
 from vp2p_ros.model.weights import load_model
-from vp2p_ros.protocol import ProtocolConfig, make_sample, registration_errors, summarize
-from vp2p_ros.solvers.reference import ReferenceConfig, select_and_match, solve_pnp_ransac
+from vp2p_ros.protocol import summarize
+from vp2p_ros.solvers.reference import ReferenceConfig
+from vp2p_ros.train.evaluation import evaluate, load_frames
 
-__all__ = ["evaluate", "load_frames", "main"]
-
-
-def load_frames(data_path: str) -> list:
-    """Frames of ``--data_path`` (see the module doc)."""
-    if data_path.startswith("synthetic:"):
-        from vp2p_ros.data.synthetic import synthetic_frame
-
-        _, first, count = data_path.split(":")
-        return [synthetic_frame(int(first) + i) for i in range(int(count))]
-    from vp2p_ros.data import BUNDLED_KITTI_RAW, kitti_raw_indices, load_kitti_raw
-
-    path = BUNDLED_KITTI_RAW if data_path == "bundled" else Path(data_path)
-    return [load_kitti_raw(path, i) for i in kitti_raw_indices(path)]
-
-
-def evaluate(model, frames, seed=0, ref=ReferenceConfig(), device="cpu", vis_dir=None) -> list:
-    """Rows (dict per pair) of the evaluation; ``vis_dir`` gets the three pictures per pair."""
-    cfg = model.cfg
-    protocol = ProtocolConfig(
-        crop_height=cfg.image_height, crop_width=cfg.image_width, num_points=cfg.num_points
-    )
-    rows = []
-    for k, frame in enumerate(tqdm(frames, desc="pairs", unit="pair")):
-        sample = make_sample(frame, protocol, rng=np.random.default_rng([seed, k]))
-        with torch.inference_mode():
-            out = model(network_inputs(sample, device))
-        uv, idx = select_and_match(
-            *(
-                out[key][0].float().cpu().numpy()
-                for key in ("pixel_features", "point_features", "pixel_scores", "point_scores")
-            ),
-            ref,
-        )
-        res = solve_pnp_ransac(uv, sample.points[idx], sample.camera_feat.K, ref)
-        T_pred = res.T_cam_lidar if res.ok else np.eye(4)
-        err = registration_errors(T_pred, sample.P)
-        rows.append(
-            {
-                "pair": k,
-                "frame": frame.name,
-                "status": res.status,
-                "matches": res.num_matches,
-                "inliers": res.num_inliers,
-                **{key: float(v) for key, v in err.items()},
-            }
-        )
-        if vis_dir is not None:
-            _pictures(vis_dir, k, sample, T_pred)
-    return rows
-
-
-def _pictures(folder: Path, k: int, sample, T_pred) -> None:
-    from vp2p_ros.viz import draw_projection, save_png
-
-    img = (np.transpose(sample.image, (1, 2, 0)) * 255).astype(np.uint8)
-    for name, T in (("proj_input", np.eye(4)), ("proj_pred", T_pred), ("proj_gt", sample.P)):
-        save_png(
-            folder / f"{k:04d}_{name}.png",
-            draw_projection(img, sample.points, T, sample.camera, radius=0),
-        )
+__all__ = ["main"]
 
 
 def _histograms(rows, path: Path) -> None:

@@ -4,15 +4,13 @@
     vp2p-train --config config/train_synthetic.yaml --steps 50 --out out/try --resume
     torchrun --nproc_per_node 2 -m vp2p_ros.cli.train --config config/train_synthetic.yaml
 
-The YAML has three sections: ``train`` (:class:`TrainConfig` fields), ``protocol``
-(:class:`ProtocolConfig` fields; sizes must match the preset) and ``data``:
-
-* ``source: synthetic`` with ``scenes`` (count), ``seed``, ``rig: full | small``;
-* ``source: kitti_raw`` with ``path`` (a drive folder; default: the bundled frames) and
-  ``limit``;
-
-plus ``keypoints`` (per modality). Writes ``last.safetensors``, ``log.csv`` and ``curve.png`` to
-``train.out``.
+The YAML has up to four sections: ``train`` (:class:`TrainConfig` fields), ``protocol``
+(:class:`ProtocolConfig` fields; sizes must match the preset), ``data`` and, optionally, ``val``
+(frames registered every ``train.eval_every`` steps). ``data`` / ``val`` name a source
+(synthetic, kitti_raw, kitti_odometry, kitti_object, nuscenes, bag: the keys of each are in
+:mod:`vp2p_ros.train.sources`); ``data`` also takes ``keypoints`` (per modality) and ``seed``.
+Writes ``last.safetensors`` (+ optimizer state), ``log.csv``, ``val.csv``, ``val_latest.png``,
+``curve.png`` and TensorBoard events (``tb/``, when installed) to ``train.out``.
 """
 
 from __future__ import annotations
@@ -22,36 +20,19 @@ import dataclasses
 from pathlib import Path
 
 import yaml
-from tqdm import tqdm
 
 from vp2p_ros.protocol import ProtocolConfig
 from vp2p_ros.protocol.config import config_from_dict
 from vp2p_ros.train.data import PairDataset
+from vp2p_ros.train.sources import load_source
 from vp2p_ros.train.trainer import TrainConfig, loss_curve, train
 
 __all__ = ["build_dataset", "main"]
 
-SMALL_RIG = dict(width=620, height=188, focal=360.0, beams=32, azimuth_step_deg=0.4)
-
 
 def build_dataset(data: dict, protocol: ProtocolConfig) -> PairDataset:
-    """The ``data`` section -> a :class:`PairDataset` (frames loaded once, kept in memory)."""
-    source = data.get("source", "synthetic")
-    if source == "synthetic":
-        from vp2p_ros.data.synthetic import SyntheticRig, synthetic_frame
-
-        rig = SyntheticRig(**SMALL_RIG) if data.get("rig", "full") == "small" else SyntheticRig()
-        seed = int(data.get("seed", 0))
-        n = int(data.get("scenes", 32))
-        frames = [synthetic_frame(seed + i, rig) for i in tqdm(range(n), desc="scenes")]
-    elif source == "kitti_raw":
-        from vp2p_ros.data import BUNDLED_KITTI_RAW, kitti_raw_indices, load_kitti_raw
-
-        path = Path(data.get("path") or BUNDLED_KITTI_RAW)
-        idx = kitti_raw_indices(path)[: data.get("limit")]
-        frames = [load_kitti_raw(path, i) for i in tqdm(idx, desc="frames")]
-    else:
-        raise ValueError(f"data.source must be synthetic or kitti_raw, got {source!r}")
+    """The ``data`` section -> a :class:`PairDataset` (see :mod:`vp2p_ros.train.sources`)."""
+    frames = load_source(data)
     return PairDataset(frames, protocol, int(data.get("keypoints", 512)), int(data.get("seed", 0)))
 
 
@@ -60,21 +41,28 @@ def main(argv=None) -> int:
     ap.add_argument("--config", type=Path, required=True)
     ap.add_argument("--steps", type=int, help="override train.steps")
     ap.add_argument("--out", help="override train.out")
+    ap.add_argument("--max_minutes", type=float, help="override train.max_minutes")
     ap.add_argument("--resume", action="store_true", help="continue from OUT/last.*")
     args = ap.parse_args(argv)
     doc = yaml.safe_load(args.config.read_text())
-    unknown = set(doc) - {"train", "protocol", "data"}
+    unknown = set(doc) - {"train", "protocol", "data", "val"}
     if unknown:
         raise SystemExit(f"{args.config}: unknown section(s) {sorted(unknown)}")
     cfg = TrainConfig(**doc.get("train", {}))
-    overrides = {k: v for k, v in (("steps", args.steps), ("out", args.out)) if v is not None}
+    overrides = {
+        k: v
+        for k, v in (("steps", args.steps), ("out", args.out), ("max_minutes", args.max_minutes))
+        if v is not None
+    }
     cfg = dataclasses.replace(cfg, **overrides)
     protocol = config_from_dict(doc.get("protocol", {}))
     dataset = build_dataset(doc.get("data", {}), protocol)
-    last = train(cfg, dataset, resume=args.resume, extra_meta={"data": doc.get("data", {})})
+    val = load_source(doc["val"]) if doc.get("val") else None
+    meta = {"data": doc.get("data", {}), "protocol": dataclasses.asdict(protocol)}
+    last = train(cfg, dataset, args.resume, meta, val_frames=val, protocol=protocol)
     out = Path(cfg.out)
     if (out / "log.csv").exists():
-        loss_curve(out / "log.csv", out / "curve.png")
+        loss_curve(out / "log.csv", out / "curve.png", out / "val.csv")
     print(f"step {cfg.steps}: " + ", ".join(f"{k} {v:.4g}" for k, v in last.items()))
     print(f"weights: {out / 'last.safetensors'}; curve: {out / 'curve.png'}")
     return 0

@@ -66,6 +66,7 @@ class PairDataset(torch.utils.data.Dataset):
             "normals": s.normals,
             "image": s.image,
             "P": s.P.astype(np.float32),
+            "K4": s.camera_feat.K.astype(np.float32),  # intrinsics of the feature map
             "pixel_in": pairs.pixel_in,
             "pixel_out": pairs.pixel_out,
             "point_in": pairs.point_in,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,10 @@ from tqdm import tqdm
 from vp2p_ros.model import VP2PMatchNet
 from vp2p_ros.model.config import PRESETS
 from vp2p_ros.model.weights import load_state_dict_file, save_safetensors
+from vp2p_ros.train.evaluation import evaluate_pair
 from vp2p_ros.train.losses import detection_loss, matching_loss
+from vp2p_ros.train.pose_loss import pose_loss
+from vp2p_ros.train.run_log import RunLog
 
 __all__ = ["TrainConfig", "loss_curve", "train", "train_step"]
 
@@ -38,6 +42,12 @@ class TrainConfig:
     det_weight: weight of the detection loss against the matching loss.
     amp: float16 autocast + grad scaling (CUDA only; ignored on CPU).
     checkpoint_every: steps between checkpoints; out: output folder; seed: everything seeded.
+    pose_weight, pose_start: weight of the end-to-end KL pose loss (:mod:`.pose_loss`) and the
+        step it starts at (0 weight = off; it is large on an untrained network, so start it
+        once the matches mean something).
+    eval_every: steps between registration validations on ``val_frames`` (0 = never).
+    max_minutes: wall-clock budget; the run checkpoints and stops when it is spent (0 = none).
+    tensorboard: also write TensorBoard events to ``out/tb`` (when the package is installed).
     """
 
     preset: str = "tiny"
@@ -53,6 +63,11 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     workers: int = 0
+    pose_weight: float = 0.0
+    pose_start: int = 0
+    eval_every: int = 0
+    max_minutes: float = 0.0
+    tensorboard: bool = True
 
 
 def _gather(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
@@ -62,7 +77,9 @@ def _gather(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     return torch.gather(x, 2, idx[:, None, :].expand(-1, x.shape[1], -1))
 
 
-def train_step(model, batch: dict, det_weight: float = 1.0) -> tuple[torch.Tensor, dict]:
+def train_step(
+    model, batch: dict, det_weight: float = 1.0, pose_weight: float = 0.0
+) -> tuple[torch.Tensor, dict]:
     """Forward + losses of one batch; returns (loss, numbers to log)."""
     inputs = {k: batch[k] for k in ("points", "intensity", "normals", "image")}
     out = model(inputs)
@@ -85,12 +102,12 @@ def train_step(model, batch: dict, det_weight: float = 1.0) -> tuple[torch.Tenso
         hit = torch.gather(positive, 2, best)[..., 0] & has
         precision = (hit.sum() / has.sum().clamp(min=1)).item()
     loss = l_match + det_weight * l_det
-    return loss, {
-        "loss": loss.item(),
-        "match": l_match.item(),
-        "det": l_det.item(),
-        "precision": precision,
-    }
+    numbers = {"match": l_match.item(), "det": l_det.item(), "precision": precision}
+    if pose_weight > 0:
+        l_pose = pose_loss(out, batch)
+        loss = loss + pose_weight * l_pose
+        numbers["pose"] = l_pose.item()
+    return loss, {"loss": loss.item(), **numbers}
 
 
 def _device(cfg: TrainConfig) -> torch.device:
@@ -99,8 +116,19 @@ def _device(cfg: TrainConfig) -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def train(cfg: TrainConfig, dataset, resume: bool = False, extra_meta: dict | None = None) -> dict:
-    """Run the loop; returns the last logged numbers (rank 0's view)."""
+def train(
+    cfg: TrainConfig,
+    dataset,
+    resume: bool = False,
+    extra_meta: dict | None = None,
+    val_frames: list | None = None,
+    protocol=None,
+) -> dict:
+    """Run the loop; returns the last logged numbers (rank 0's view).
+
+    ``val_frames`` (frames or loaders) are registered every ``cfg.eval_every`` steps with
+    ``protocol`` (the training one; seeded per pair, so every validation sees the same pairs):
+    RTE / RRE / success go to ``val.csv`` and TensorBoard, with the first pair's projection."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     device = _device(cfg)
@@ -110,6 +138,7 @@ def train(cfg: TrainConfig, dataset, resume: bool = False, extra_meta: dict | No
         if device.type == "cuda":
             device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     torch.manual_seed(cfg.seed)
+    started = time.monotonic()
     out = Path(cfg.out)
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
@@ -148,21 +177,23 @@ def train(cfg: TrainConfig, dataset, resume: bool = False, extra_meta: dict | No
     )
     use_amp = cfg.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-    log_path = out / "log.csv"
+    log = RunLog(out, cfg.tensorboard) if rank == 0 else None
     numbers: dict = {}
     bar = tqdm(total=cfg.steps, initial=step, desc="training", unit="step", disable=rank != 0)
     epoch = step // max(len(loader), 1)
-    while step < cfg.steps:
+    stop = step >= cfg.steps
+    while not stop:
         if hasattr(dataset, "set_epoch"):
             dataset.set_epoch(epoch)
         if sampler is not None:
             sampler.set_epoch(epoch)
         for batch in loader:
-            if step >= cfg.steps:
-                break
             batch = {k: v.to(device) for k, v in batch.items()}
+            pose_w = cfg.pose_weight if step >= cfg.pose_start else 0.0
             with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
-                loss, numbers = train_step(net, batch, cfg.det_weight)
+                loss, numbers = train_step(net, batch, cfg.det_weight, pose_w)
+            if cfg.pose_weight > 0:
+                numbers.setdefault("pose", float("nan"))  # constant CSV columns
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.unscale_(opt)
@@ -174,24 +205,63 @@ def train(cfg: TrainConfig, dataset, resume: bool = False, extra_meta: dict | No
             step += 1
             bar.update(1)
             bar.set_postfix(loss=f"{numbers['loss']:.3f}", prec=f"{numbers['precision']:.2f}")
+            over_time = cfg.max_minutes > 0 and time.monotonic() - started > 60 * cfg.max_minutes
+            if world > 1:  # every rank stops at the same step
+                flag = torch.tensor([float(over_time)], device=device)
+                torch.distributed.all_reduce(flag)
+                over_time = bool(flag.item() > 0)
+            stop = step >= cfg.steps or over_time
             if rank == 0:
-                _log(log_path, step, numbers)
-                if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+                log.scalars("log", step, numbers)
+                if cfg.eval_every and val_frames and (step % cfg.eval_every == 0 or stop):
+                    _validate(model, val_frames, protocol, device, log, step, out)
+                if step % cfg.checkpoint_every == 0 or stop:
                     _checkpoint(model, opt, out, step, cfg, extra_meta)
+            if stop:
+                break
         epoch += 1
     bar.close()
+    if rank == 0:
+        if step < cfg.steps:
+            print(
+                f"stopped at step {step} of {cfg.steps}: the {cfg.max_minutes} min budget is spent"
+            )
+        log.close()
     if world > 1:
         torch.distributed.barrier()
     return numbers
 
 
-def _log(path: Path, step: int, numbers: dict) -> None:
-    new = not path.exists()
-    with open(path, "a", newline="") as fh:
-        w = csv.writer(fh)
-        if new:
-            w.writerow(["step", *numbers])
-        w.writerow([step, *(f"{v:.6g}" for v in numbers.values())])
+def _validate(model, frames, protocol, device, log: RunLog, step: int, out: Path) -> dict:
+    """Registration on the validation pairs (eval mode, seeded pairs) -> val.csv / TensorBoard."""
+    from vp2p_ros.protocol import summarize
+    from vp2p_ros.train.evaluation import default_protocol, projection_pictures
+    from vp2p_ros.viz import save_png, stack_vertical
+
+    model.eval()
+    protocol = protocol or default_protocol(model.cfg)
+    rows, first = [], None
+    for k, item in enumerate(frames):
+        frame = item() if callable(item) else item
+        row, sample, T_pred = evaluate_pair(
+            model, frame, protocol, np.random.default_rng([0, k]), device=device
+        )
+        rows.append(row)
+        first = first or projection_pictures(sample, T_pred)
+    model.train()
+    s = summarize(rows)
+    numbers = {
+        "rte_mean": s["rte_mean"],
+        "rre_mean": s["rre_mean"],
+        "geodesic_deg_mean": s["rot_geodesic_deg_mean"],
+        "success": s["success_rate"],
+        "solved": float(np.mean([r["status"] == "ok" for r in rows])),
+    }
+    log.scalars("val", step, numbers)
+    picture = stack_vertical([first["proj_pred"], first["proj_gt"]])
+    log.image("val/proj_pred_over_gt", step, picture)
+    save_png(out / "val_latest.png", picture)
+    return numbers
 
 
 def _checkpoint(model, opt, out: Path, step: int, cfg: TrainConfig, extra: dict | None) -> None:
@@ -203,20 +273,27 @@ def _checkpoint(model, opt, out: Path, step: int, cfg: TrainConfig, extra: dict 
     torch.save(state, out / "last_optim.pt")
 
 
-def loss_curve(log_csv: Path, png: Path) -> None:
-    """Plot log.csv (loss and match precision against steps)."""
+def loss_curve(log_csv: Path, png: Path, val_csv: Path | None = None) -> None:
+    """Plot log.csv (loss and match precision against steps) and, when given, val.csv
+    (validation registration success and mean RRE)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = list(csv.DictReader(open(log_csv)))
-    s = np.array([float(r["step"]) for r in rows])
-    fig, ax = plt.subplots(1, 2, figsize=(10, 3.5))
-    for key, a in (("loss", ax[0]), ("precision", ax[1])):
-        a.plot(s, [float(r[key]) for r in rows])
+    panels = [("log", log_csv, "loss"), ("log", log_csv, "precision")]
+    if val_csv is not None and Path(val_csv).exists():
+        panels += [("val", val_csv, "success"), ("val", val_csv, "rre_mean")]
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.5))
+    for a, (name, path, key) in zip(axes, panels):
+        rows = list(csv.DictReader(open(path)))
+        a.plot(
+            [float(r["step"]) for r in rows],
+            [float(r[key]) for r in rows],
+            marker="." if name == "val" else None,
+        )
         a.set_xlabel("step")
-        a.set_ylabel(key)
+        a.set_ylabel(f"{name} {key}")
         a.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(png, dpi=100)
