@@ -3,6 +3,7 @@
     vp2p-eval --data_path DRIVE --load_ckpt vp2p_kitti.pth --exp_name kitti
     vp2p-eval --data_path synthetic:100:32 --load_ckpt out/train/last.safetensors --exp_name syn
     vp2p-eval ... --mode vis_registration          # also proj_input / proj_pred / proj_gt PNGs
+    vp2p-eval --config config/train_synthetic.yaml --load_ckpt random:tiny   # untrained baseline
 
 Per pair (every frame, no filtering): VP2P's input with a seeded random perturbation, network,
 the released selection (scores > thresholds, first-N caps) and cosine matching, EPnP-RANSAC at
@@ -23,11 +24,15 @@ import csv
 from pathlib import Path
 
 import torch
+import yaml
 
+from vp2p_ros.model import VP2PMatchNet
+from vp2p_ros.model.config import PRESETS
 from vp2p_ros.model.weights import load_model
 from vp2p_ros.protocol import summarize
+from vp2p_ros.protocol.config import config_from_dict
 from vp2p_ros.solvers.reference import ReferenceConfig
-from vp2p_ros.train.evaluation import evaluate, load_frames
+from vp2p_ros.train.evaluation import default_protocol, evaluate, load_frames
 
 __all__ = ["main"]
 
@@ -48,10 +53,33 @@ def _histograms(rows, path: Path) -> None:
     plt.close(fig)
 
 
+def _model_and_protocol(args):
+    """The network (a checkpoint, or ``random:PRESET`` seeded with ``--seed``: the untrained
+    baseline) and the input protocol: ``--config``'s, else the one the checkpoint was trained
+    with (its metadata), else the paper's at the model's sizes."""
+    if args.load_ckpt.startswith("random:"):
+        torch.manual_seed(args.seed)
+        model, meta = VP2PMatchNet(PRESETS[args.load_ckpt.split(":", 1)[1]]).eval(), {}
+    else:
+        model, meta = load_model(args.load_ckpt)
+    if args.config is not None:
+        protocol = config_from_dict(yaml.safe_load(args.config.read_text()).get("protocol", {}))
+    elif "json_protocol" in meta:
+        protocol = config_from_dict(meta["json_protocol"])
+    else:
+        protocol = default_protocol(model.cfg)
+    return model.to(args.device), protocol
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="vp2p-eval", description=__doc__.splitlines()[0])
-    ap.add_argument("--data_path", required=True)
-    ap.add_argument("--load_ckpt", required=True, help=".pth (released) or .safetensors")
+    ap.add_argument("--data_path", help="frames (see above); default: --config's val section")
+    ap.add_argument("--config", type=Path, help="a training YAML: its protocol (and val frames)")
+    ap.add_argument(
+        "--load_ckpt",
+        required=True,
+        help=".pth (released), .safetensors, or random:PRESET (an untrained baseline)",
+    )
     ap.add_argument("--exp_name", default="eval")
     ap.add_argument("--mode", choices=["test", "vis_registration"], default="test")
     ap.add_argument("--seed", type=int, default=0)
@@ -59,13 +87,15 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=Path("out/eval"))
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = ap.parse_args(argv)
-    model, _ = load_model(args.load_ckpt)
-    model = model.to(args.device)
+    if args.data_path is None and args.config is None:
+        ap.error("give --data_path or --config (its val section)")
+    model, protocol = _model_and_protocol(args)
+    frames = load_frames(args.data_path or str(args.config))
     folder = args.out / args.exp_name
     folder.mkdir(parents=True, exist_ok=True)
     ref = ReferenceConfig(img_thres=args.score_thres, pc_thres=args.score_thres)
     vis = folder if args.mode == "vis_registration" else None
-    rows = evaluate(model, load_frames(args.data_path), args.seed, ref, args.device, vis)
+    rows = evaluate(model, frames, args.seed, ref, args.device, vis, protocol=protocol)
     with open(folder / "pairs.csv", "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
