@@ -69,3 +69,12 @@ def test_unknown_source_and_empty_selection(tmp_path):
     (tmp_path / "image_2").mkdir()
     with pytest.raises(DatasetError, match="no KITTI object images"):
         load_source({"source": "kitti_object", "path": str(tmp_path)})
+
+
+def test_synthetic_scenes_are_the_same_generated_in_parallel():
+    spec = {"source": "synthetic", "scenes": 2, "rig": "small", "seed": 5}
+    serial, parallel = load_source(spec), load_source({**spec, "workers": 2})
+    for a, b in zip(serial, parallel):
+        assert a.name == b.name
+        np.testing.assert_array_equal(a.points, b.points)
+        np.testing.assert_array_equal(a.image, b.image)

@@ -3,7 +3,8 @@
 Every source returns ``Frame`` objects or zero-argument loaders of one (large datasets are read
 lazily, per item, by :class:`~vp2p_ros.train.data.PairDataset`). ``source`` and its keys:
 
-* ``synthetic``: ``scenes`` (count), ``seed``, ``rig: full | small`` -- seeded streets.
+* ``synthetic``: ``scenes`` (count), ``seed``, ``rig: full | small``, ``workers`` (processes
+  that generate them) -- seeded streets.
 * ``kitti_raw``: ``path`` (a drive folder; default: the bundled frames), ``limit``.
 * ``kitti_odometry``: ``path`` (VP2P's layout: ``calib/``, ``data_odometry_color/``,
   ``data_odometry_velodyne/``), ``sequences`` (list; VP2P trains on 0-8), ``cameras`` ([2, 3] as
@@ -17,6 +18,7 @@ lazily, per item, by :class:`~vp2p_ros.train.data.PairDataset`). ``source`` and 
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 from pathlib import Path
 
@@ -38,8 +40,13 @@ def _synthetic(data: dict) -> list:
     from vp2p_ros.data.synthetic import SyntheticRig, synthetic_frame
 
     rig = SyntheticRig(**SMALL_RIG) if data.get("rig", "full") == "small" else SyntheticRig()
-    seed, n = int(data.get("seed", 0)), int(data.get("scenes", 32))
-    return [synthetic_frame(seed + i, rig) for i in tqdm(range(n), desc="scenes")]
+    seeds = range(int(data.get("seed", 0)), int(data.get("seed", 0)) + int(data.get("scenes", 32)))
+    make = functools.partial(synthetic_frame, rig=rig)
+    workers = int(data.get("workers", 0))
+    if workers <= 1:
+        return [make(s) for s in tqdm(seeds, desc="scenes")]
+    with concurrent.futures.ProcessPoolExecutor(workers) as pool:  # ray casting is CPU-bound
+        return list(tqdm(pool.map(make, seeds), total=len(seeds), desc="scenes"))
 
 
 def _kitti_raw(data: dict) -> list:

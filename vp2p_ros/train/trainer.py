@@ -182,6 +182,9 @@ def train(
     bar = tqdm(total=cfg.steps, initial=step, desc="training", unit="step", disable=rank != 0)
     epoch = step // max(len(loader), 1)
     stop = step >= cfg.steps
+    first_step, loop_started = step, time.monotonic()
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
     while not stop:
         if hasattr(dataset, "set_epoch"):
             dataset.set_epoch(epoch)
@@ -222,6 +225,7 @@ def train(
         epoch += 1
     bar.close()
     if rank == 0:
+        _report_throughput(step - first_step, time.monotonic() - loop_started, cfg, world, device)
         if step < cfg.steps:
             print(
                 f"stopped at step {step} of {cfg.steps}: the {cfg.max_minutes} min budget is spent"
@@ -230,6 +234,17 @@ def train(
     if world > 1:
         torch.distributed.barrier()
     return numbers
+
+
+def _report_throughput(steps: int, seconds: float, cfg: TrainConfig, world: int, device) -> None:
+    """Print training pairs per second (all ranks, validation included) and peak GPU memory."""
+    if steps <= 0:
+        return
+    pairs = steps * cfg.batch_size * world
+    line = f"{steps} steps in {seconds:.0f} s: {pairs / seconds:.2f} pairs/s ({world} process(es))"
+    if device.type == "cuda":
+        line += f", peak CUDA memory {torch.cuda.max_memory_allocated(device) / 2**30:.2f} GiB"
+    print(line)
 
 
 def _validate(model, frames, protocol, device, log: RunLog, step: int, out: Path) -> dict:
