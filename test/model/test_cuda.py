@@ -1,11 +1,13 @@
 """The CUDA path of the pure-torch network and a mixed-precision training step (skipped without
 a GPU; run on a lent one with ``python -m pytest test/model/test_cuda.py``)."""
 
+import numpy as np
 import pytest
 import torch
 
 from vp2p_ros.model import VP2PMatchNet
 from vp2p_ros.model.config import PRESETS
+from vp2p_ros.model.weights import load_state_dict_file
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
@@ -49,5 +51,9 @@ def test_amp_training_step_on_cuda(tmp_path):
     cfg = TrainConfig(steps=3, batch_size=2, out=str(tmp_path), device="cuda", amp=True,
                       pose_weight=1e-3)  # fmt: skip
     last = train(cfg, ds)
-    assert all(torch.isfinite(torch.tensor(v)) for v in last.values()), last
-    assert (tmp_path / "last.safetensors").is_file()
+    # float16 grad scaling starts at 2^16 and skips the steps whose gradients overflow (their
+    # grad_norm is inf): losses and the saved weights must still be finite
+    assert last["step"] == 3
+    assert all(np.isfinite(last[k]) for k in ("loss", "match", "det", "pose")), last
+    sd, _ = load_state_dict_file(tmp_path / "last.safetensors")
+    assert all(torch.isfinite(v.float()).all() for v in sd.values())

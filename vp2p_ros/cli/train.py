@@ -63,7 +63,8 @@ def main(argv=None) -> int:
     out = Path(cfg.out)
     if (out / "log.csv").exists():
         loss_curve(out / "log.csv", out / "curve.png", out / "val.csv")
-    print(f"step {cfg.steps}: " + ", ".join(f"{k} {v:.4g}" for k, v in last.items()))
+    step = last.pop("step")
+    print(f"step {step}: " + ", ".join(f"{k} {v:.4g}" for k, v in last.items()))
     print(f"weights: {out / 'last.safetensors'}; curve: {out / 'curve.png'}")
     return 0
 

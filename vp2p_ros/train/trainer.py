@@ -124,7 +124,7 @@ def train(
     val_frames: list | None = None,
     protocol=None,
 ) -> dict:
-    """Run the loop; returns the last logged numbers (rank 0's view).
+    """Run the loop; returns the step reached and the last logged numbers (rank 0's view).
 
     ``val_frames`` (frames or loaders) are registered every ``cfg.eval_every`` steps with
     ``protocol`` (the training one; seeded per pair, so every validation sees the same pairs):
@@ -233,7 +233,7 @@ def train(
         log.close()
     if world > 1:
         torch.distributed.barrier()
-    return numbers
+    return {"step": step, **numbers}
 
 
 def _report_throughput(steps: int, seconds: float, cfg: TrainConfig, world: int, device) -> None:
