@@ -38,7 +38,9 @@ def test_untrained_baseline_and_protocol_from_a_training_config(tmp_path, capsys
     )
     argv = ["--config", str(cfg), "--load_ckpt", "random:tiny", "--out", str(tmp_path)]
     assert main([*argv, "--exp_name", "a", "--mode", "vis_registration"]) == 0
-    assert "a: 2 pairs, checkpoint random:tiny" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "a: 2 pairs, checkpoint random:tiny" in text
+    assert "input (perturbation, no registration)" in text
     assert main([*argv, "--exp_name", "b"]) == 0  # same seed: same network, same pairs
     a, b = ((tmp_path / n / "pairs.csv").read_text() for n in "ab")
     assert a == b

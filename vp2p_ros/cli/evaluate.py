@@ -23,6 +23,7 @@ import argparse
 import csv
 from pathlib import Path
 
+import numpy as np
 import torch
 import yaml
 
@@ -101,6 +102,7 @@ def main(argv=None) -> int:
         w.writeheader()
         w.writerows(rows)
     s = summarize(rows)
+    inp = {k: [float(r[k]) for r in rows] for k in ("input_rte", "input_rre", "input_success")}
     text = (
         f"{args.exp_name}: {s['pairs']} pairs, checkpoint {args.load_ckpt}\n"
         f"RTE {s['rte_mean']:.3f} ± {s['rte_std']:.3f} m   RRE {s['rre_mean']:.2f} ± "
@@ -108,6 +110,8 @@ def main(argv=None) -> int:
         f"{s['rot_geodesic_deg_std']:.2f}°   "
         f"success (RRE<5°, RTE<2 m) {100 * s['success_rate']:.1f} %\n"
         f"solver: {sum(r['status'] == 'ok' for r in rows)} of {len(rows)} solved\n"
+        f"input (perturbation, no registration): RTE {np.mean(inp['input_rte']):.3f} m   RRE "
+        f"{np.mean(inp['input_rre']):.2f}°   success {100 * np.mean(inp['input_success']):.1f} %\n"
     )
     (folder / "summary.txt").write_text(text)
     _histograms(rows, folder / "errors.png")

@@ -67,12 +67,14 @@ def evaluate_pair(
     res = solve_pnp_ransac(uv, sample.points[idx], sample.camera_feat.K, ref)
     T_pred = res.T_cam_lidar if res.ok else np.eye(4)
     err = registration_errors(T_pred, sample.P)
+    before = registration_errors(np.eye(4), sample.P)  # the perturbation itself: no registration
     row = {
         "frame": frame.name,
         "status": res.status,
         "matches": res.num_matches,
         "inliers": res.num_inliers,
         **{key: float(v) for key, v in err.items()},
+        **{f"input_{key}": float(before[key]) for key in ("rte", "rre", "success")},
     }
     return row, sample, T_pred
 

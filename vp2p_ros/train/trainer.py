@@ -271,6 +271,7 @@ def _validate(model, frames, protocol, device, log: RunLog, step: int, out: Path
         "geodesic_deg_mean": s["rot_geodesic_deg_mean"],
         "success": s["success_rate"],
         "solved": float(np.mean([r["status"] == "ok" for r in rows])),
+        "input_success": float(np.mean([r["input_success"] for r in rows])),
     }
     log.scalars("val", step, numbers)
     picture = stack_vertical([first["proj_pred"], first["proj_gt"]])
