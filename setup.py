@@ -33,6 +33,7 @@ setup(
             "vp2p-calibrate-bag = vp2p_ros.cli.calibrate_bag:main",
             "vp2p-train = vp2p_ros.cli.train:main",
             "vp2p-eval = vp2p_ros.cli.evaluate:main",
+            "vp2p-export-weights = vp2p_ros.cli.export_weights:main",
             "vp2p-replay-bag = vp2p_ros.ros.replay:main",
         ],
     },

@@ -76,3 +76,24 @@ def test_pickled_code_is_refused(tmp_path):
     torch.save({"state_dict": {}, "payload": Evil()}, path)
     with pytest.raises(CheckpointError, match="pickled Python objects"):
         load_model(path)
+
+
+def test_float16_export_keeps_metadata_and_loads_into_float32(tmp_path, net):
+    from vp2p_ros.cli.export_weights import main
+
+    src = tmp_path / "train.safetensors"
+    save_safetensors(net, src, step=7, data={"source": "synthetic"})
+    (tmp_path / "summary.txt").write_text("success 42 %\n")
+    dst = tmp_path / "models" / "ship.safetensors"
+    argv = [str(src), str(dst), "--meta", f"eval_summary={tmp_path / 'summary.txt'}"]
+    assert main([*argv, "--meta", 'licence="Apache-2.0"']) == 0
+    assert dst.stat().st_size < 0.55 * src.stat().st_size
+    model, meta = load_model(dst)
+    assert meta["json_step"] == 7 and meta["json_data"] == {"source": "synthetic"}
+    assert meta["json_eval_summary"] == "success 42 %\n" and meta["json_licence"] == "Apache-2.0"
+    assert meta["json_stored_dtype"] == "float16" and model.cfg == net.cfg
+    for k, v in net.state_dict().items():
+        got = model.state_dict()[k]
+        assert got.dtype == v.dtype
+        if v.is_floating_point():
+            torch.testing.assert_close(got, v, rtol=1e-3, atol=1e-4)

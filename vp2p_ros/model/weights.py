@@ -118,12 +118,16 @@ def load_model(path: str | Path, cfg: VP2PConfig | None = None) -> tuple[VP2PMat
     return model.eval(), meta
 
 
-def save_safetensors(model: VP2PMatchNet, path: str | Path, **metadata) -> str:
+def save_safetensors(
+    model: VP2PMatchNet, path: str | Path, *, dtype: torch.dtype | None = None, **metadata
+) -> str:
     """Save weights + JSON metadata (the model's config is always included); returns the sha256.
 
     Args:
         model: the network.
         path: ``*.safetensors`` target.
+        dtype: store floating-point tensors in this type (``torch.float16`` halves a shipped
+            file); loading casts them back into the float32 model.
         **metadata: JSON-serialisable entries (training data, steps, metrics, licence, ...).
     """
     from safetensors.torch import save_file
@@ -131,5 +135,8 @@ def save_safetensors(model: VP2PMatchNet, path: str | Path, **metadata) -> str:
     meta = {"json_vp2p_config": json.dumps(dataclasses.asdict(model.cfg))}
     meta.update({f"json_{k}": json.dumps(v) for k, v in metadata.items()})
     sd = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    if dtype is not None:
+        sd = {k: v.to(dtype) if v.is_floating_point() else v for k, v in sd.items()}
+        meta["json_stored_dtype"] = json.dumps(str(dtype).replace("torch.", ""))
     save_file(sd, str(path), metadata=meta)
     return file_sha256(path)
