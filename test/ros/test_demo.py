@@ -13,7 +13,7 @@ def test_main_job_calibrates_from_a_3deg_15cm_start(tmp_path, capsys):
 
     assert main(["--out", str(tmp_path), "--loops", "2", "--rate", "0.1"]) == 0
     text = capsys.readouterr().out
-    assert "no trained VP2P weights exist yet" in text  # says which estimator runs
+    assert "estimator: weight-free edge refinement" in text  # says which estimator runs
     start = re.search(r"initial \(given\)\s+([\d.]+) °\s+([\d.]+) cm", text)
     final = re.search(r"calibrated \(node\)\s+([\d.]+) °\s+([\d.]+) cm", text)
     assert start and final, text

@@ -63,6 +63,19 @@ class Vp2pEstimator:
         self.model = model.to(device).eval()
         self.solver, self.device, self.seed = solver, device, seed
 
+    @classmethod
+    def from_checkpoint(cls, path, device: str = "cpu", **kwargs) -> Vp2pEstimator:
+        """Load a checkpoint; ours carry the input protocol they were trained with (image scale,
+        crop, points), which is used here with the perturbation off."""
+        from vp2p_ros.model.weights import load_model
+        from vp2p_ros.protocol.config import config_from_dict
+
+        model, meta = load_model(path)
+        protocol = None
+        if "json_protocol" in meta:
+            protocol = config_from_dict(meta["json_protocol"])
+        return cls(model, protocol, device=device, **kwargs)
+
     def estimate(self, frame: Frame, prior: np.ndarray) -> Estimate:
         t0 = time.perf_counter()
         prior = np.asarray(prior, dtype=np.float64)

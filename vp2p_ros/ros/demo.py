@@ -6,7 +6,8 @@
 1. ``vp2p-make-bag`` writes the 5 bundled real KITTI raw frames (10 Hz) with their ground truth.
 2. ``vp2p_calibration_node`` starts as its own process with ``use_sim_time``, the estimator
    ``refine`` (weight-free edge alignment + SE(3) fusion + drift check: the best estimator this
-   project has today; no trained VP2P weights exist yet) and an initial extrinsic that is the
+   project has on real data; ``--checkpoint`` runs VP2P's network instead) and an initial
+   extrinsic that is the
    ground truth moved by a seeded random 3 deg / 15 cm, as a rough CAD value would be.
 3. The bag is replayed (raw CDR + /clock) ``--loops`` times, slowed so the CPU keeps up.
 4. The last ``CalibrationEstimate`` is printed next to the ground truth with its errors and its
@@ -28,19 +29,21 @@ import numpy as np
 __all__ = ["main"]
 
 
-def _node_command(T_init: np.ndarray) -> list[str]:
+def _node_command(T_init: np.ndarray, checkpoint: Path | None = None) -> list[str]:
     from vp2p_ros.geometry import matrix_to_rpy
 
     xyz = ",".join(f"{v:.6f}" for v in T_init[:3, 3])
     rpy = ",".join(f"{v:.6f}" for v in matrix_to_rpy(T_init[:3, :3]))
     params = {
         "use_sim_time": "true",
-        "estimator": "refine",
+        "estimator": "vp2p" if checkpoint else "refine",
         "points_topic": "/points",
         "initial_xyz": f"[{xyz}]",
         "initial_rpy": f"[{rpy}]",
         "jump_back_s": "0.5",
     }
+    if checkpoint:
+        params["checkpoint"] = str(Path(checkpoint).resolve())
     cmd = [sys.executable, "-m", "vp2p_ros.ros.node", "--ros-args"]
     for k, v in params.items():
         cmd += ["-p", f"{k}:={v}"]
@@ -108,6 +111,11 @@ def main(argv=None) -> int:
         help="initial extrinsic = ground truth moved this much",
     )
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--checkpoint",
+        type=Path,
+        help="run VP2P's learned estimator with these weights instead of the refinement",
+    )
     ap.add_argument("--loops", type=int, default=4, help="times the 5-frame bag is replayed")
     ap.add_argument("--rate", type=float, default=0.1, help="replay speed (0.1 = 1 frame/s)")
     args = ap.parse_args(argv)
@@ -127,11 +135,14 @@ def main(argv=None) -> int:
             np.radians(deg) * axis / np.linalg.norm(axis),
         ],
     )
-    print(
-        "estimator: weight-free edge refinement + SE(3) fusion + drift check (no trained VP2P "
-        "weights exist yet, so the learned estimator is not used)"
-    )
-    node_proc, log = _start_node(_node_command(T_init), args.out / "node.log")
+    if args.checkpoint:
+        print(f"estimator: VP2P network + probabilistic PnP, weights {args.checkpoint}")
+    else:
+        print(
+            "estimator: weight-free edge refinement + SE(3) fusion + drift check (the default: "
+            "no shipped VP2P weights are trained on real data; --checkpoint runs the network)"
+        )
+    node_proc, log = _start_node(_node_command(T_init, args.checkpoint), args.out / "node.log")
     rclpy.init()
     peer = rclpy.create_node("vp2p_demo")
     ex = SingleThreadedExecutor()

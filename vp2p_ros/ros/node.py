@@ -279,15 +279,13 @@ def _estimator_factory(cfg: NodeConfig):
     import torch
 
     from vp2p_ros.calib.vp2p_estimator import Vp2pEstimator
-    from vp2p_ros.model.weights import load_model
 
     if not cfg.checkpoint:
         raise ValueError("estimator vp2p needs the checkpoint parameter")
     device = (
         cfg.device if cfg.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
     )
-    model, _ = load_model(cfg.checkpoint)
-    shared = Vp2pEstimator(model, device=device)
+    shared = Vp2pEstimator.from_checkpoint(cfg.checkpoint, device=device)
     return lambda: shared
 
 
