@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from test.model.test_network import inputs
 from vp2p_ros.model import VP2PMatchNet
 from vp2p_ros.model.config import PRESETS
 from vp2p_ros.model.weights import load_state_dict_file
@@ -12,23 +13,12 @@ from vp2p_ros.model.weights import load_state_dict_file
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
 
-def _inputs(cfg, B=2, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    n = cfg.num_points
-    return {
-        "points": torch.randn(B, n, 3, generator=g) * 15,
-        "intensity": torch.rand(B, n, generator=g),
-        "normals": torch.nn.functional.normalize(torch.randn(B, n, 3, generator=g), dim=-1),
-        "image": torch.rand(B, 3, cfg.image_height, cfg.image_width, generator=g),
-    }
-
-
 def test_forward_on_cuda_equals_cpu():
     """Same weights, same inputs: FPS / ball query / kNN / sparse conv pick the same points on
     both devices, so every output agrees to float32 accumulation-order noise."""
     torch.manual_seed(0)
     net = VP2PMatchNet(PRESETS["tiny"]).eval()
-    x = _inputs(net.cfg)
+    x = inputs(net.cfg, B=2)
     with torch.inference_mode():
         cpu = net(x)
         gpu = net.cuda()({k: v.cuda() for k, v in x.items()})
