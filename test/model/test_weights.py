@@ -97,3 +97,24 @@ def test_float16_export_keeps_metadata_and_loads_into_float32(tmp_path, net):
         assert got.dtype == v.dtype
         if v.is_floating_point():
             torch.testing.assert_close(got, v, rtol=1e-3, atol=1e-4)
+
+
+def test_int8_export_is_a_quarter_and_within_half_a_step(tmp_path, net):
+    from vp2p_ros.model.weights import quantize_int8
+
+    path = tmp_path / "q.safetensors"
+    save_safetensors(net, path, dtype=torch.int8)
+    full = tmp_path / "f.safetensors"
+    save_safetensors(net, full)
+    assert path.stat().st_size < 0.3 * full.stat().st_size
+    model, meta = load_model(path)
+    assert meta["json_stored_dtype"] == "int8"
+    stored = quantize_int8(net.state_dict())
+    for k, v in net.state_dict().items():
+        got = model.state_dict()[k]
+        scale = stored.get(k + ".__int8_scale__")
+        if scale is None:
+            assert torch.equal(got, v), k  # small tensors and buffers stay exact
+        else:
+            step = scale.reshape(-1, *[1] * (v.dim() - 1))
+            assert ((got - v).abs() <= step / 2 + 1e-7).all(), k

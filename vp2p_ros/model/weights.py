@@ -23,9 +23,43 @@ from vp2p_ros.errors import CheckpointError
 from vp2p_ros.model.config import VP2PConfig
 from vp2p_ros.model.vp2p import VP2PMatchNet
 
-__all__ = ["file_sha256", "load_model", "load_state_dict_file", "save_safetensors"]
+__all__ = [
+    "dequantize_int8",
+    "file_sha256",
+    "load_model",
+    "load_state_dict_file",
+    "quantize_int8",
+    "save_safetensors",
+]
 
 _WRAPPERS = ("state_dict", "model", "model_state_dict", "net")
+_SCALE = ".__int8_scale__"  # suffix of the per-slice scales of an int8-stored weight
+
+
+def quantize_int8(sd: dict, min_numel: int = 4096) -> dict:
+    """Weights with >= ``min_numel`` elements -> int8 with one float32 scale per slice along
+    dim 0 (symmetric, absmax / 127); smaller or non-float tensors are kept as they are."""
+    out = {}
+    for k, v in sd.items():
+        if not v.is_floating_point() or v.dim() < 2 or v.numel() < min_numel:
+            out[k] = v
+            continue
+        w = v.float().reshape(v.shape[0], -1)
+        scale = w.abs().amax(1).clamp(min=1e-12) / 127.0
+        out[k] = torch.round(w / scale[:, None]).clamp(-127, 127).to(torch.int8).reshape(v.shape)
+        out[k + _SCALE] = scale
+    return out
+
+
+def dequantize_int8(sd: dict) -> dict:
+    """Inverse of :func:`quantize_int8` (float32 weights; other entries unchanged)."""
+    out = {k: v for k, v in sd.items() if not k.endswith(_SCALE)}
+    for k, scale in sd.items():
+        if k.endswith(_SCALE):
+            key = k[: -len(_SCALE)]
+            q = out[key]
+            out[key] = (q.float().reshape(q.shape[0], -1) * scale[:, None]).reshape(q.shape)
+    return out
 
 
 def file_sha256(path: str | Path) -> str:
@@ -67,6 +101,8 @@ def load_state_dict_file(path: str | Path) -> tuple[dict, dict]:
                 sd = {k: f.get_tensor(k) for k in f.keys()}
         except Exception as e:
             raise CheckpointError(f"{path}: not a readable safetensors file ({e})") from e
+        if any(k.endswith(_SCALE) for k in sd):
+            sd = dequantize_int8(sd)
         return sd, {k: json.loads(v) if k.startswith("json_") else v for k, v in meta.items()}
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
@@ -127,7 +163,7 @@ def save_safetensors(
         model: the network.
         path: ``*.safetensors`` target.
         dtype: store floating-point tensors in this type (``torch.float16`` halves a shipped
-            file); loading casts them back into the float32 model.
+            file; ``torch.int8`` quarters it: :func:`quantize_int8`); loading restores float32.
         **metadata: JSON-serialisable entries (training data, steps, metrics, licence, ...).
     """
     from safetensors.torch import save_file
@@ -135,8 +171,11 @@ def save_safetensors(
     meta = {"json_vp2p_config": json.dumps(dataclasses.asdict(model.cfg))}
     meta.update({f"json_{k}": json.dumps(v) for k, v in metadata.items()})
     sd = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    if dtype is not None:
+    if dtype == torch.int8:
+        sd = quantize_int8(sd)
+    elif dtype is not None:
         sd = {k: v.to(dtype) if v.is_floating_point() else v for k, v in sd.items()}
+    if dtype is not None:
         meta["json_stored_dtype"] = json.dumps(str(dtype).replace("torch.", ""))
     save_file(sd, str(path), metadata=meta)
     return file_sha256(path)
