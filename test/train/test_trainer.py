@@ -10,10 +10,12 @@ import pytest
 import torch
 
 from vp2p_ros.data.synthetic import SyntheticRig, synthetic_frame
+from vp2p_ros.model.config import PRESETS
+from vp2p_ros.model.vp2p import VP2PMatchNet
 from vp2p_ros.model.weights import load_state_dict_file
 from vp2p_ros.protocol import ProtocolConfig
 from vp2p_ros.train.data import PairDataset
-from vp2p_ros.train.trainer import TrainConfig, loss_curve, train
+from vp2p_ros.train.trainer import TrainConfig, loss_curve, train, train_step
 
 RIG = SyntheticRig(width=620, height=188, focal=360.0, beams=32, azimuth_step_deg=0.4)
 TINY = ProtocolConfig(crop_height=64, crop_width=128, num_points=2048)  # PRESETS["tiny"] sizes
@@ -39,15 +41,34 @@ def test_pairs_dataset_items(frames):
     assert not torch.equal(ds[0]["points"], item["points"])  # new draws per epoch
 
 
+def _held_out_losses(model, ds) -> np.ndarray:
+    """Mean (match, det) loss over four fixed perturbation draws the run never sees."""
+    rows = []
+    for epoch in range(100, 104):
+        ds.set_epoch(epoch)
+        batch = {k: v[None] for k, v in ds[0].items()}
+        torch.manual_seed(0)  # the same dropout masks before and after
+        with torch.no_grad():
+            _, n = train_step(model, batch)
+        rows.append((n["match"], n["det"]))
+    return np.mean(rows, axis=0)
+
+
 def test_training_drives_the_matching_loss_down_on_one_pair(frames, tmp_path):
-    """The overfitting check: 30 steps on one synthetic pair (the same perturbation each
-    epoch would make it trivial; new draws each epoch keep it a real check)."""
+    """The overfitting check: 30 steps on one synthetic pair with new perturbation draws each
+    epoch, judged on fixed held-out draws (per-step losses are too noisy to compare: a CI run
+    measured first-5 / last-5 = 0.91 on a run that learned)."""
     cfg = TrainConfig(steps=30, batch_size=1, lr=1e-3, out=str(tmp_path), checkpoint_every=100)
+    torch.manual_seed(cfg.seed)  # the initial weights train() starts from
+    model = VP2PMatchNet(PRESETS[cfg.preset]).train()
+    before = _held_out_losses(model, dataset(frames))
     last = train(cfg, dataset(frames))
+    model.load_state_dict(load_state_dict_file(tmp_path / "last.safetensors")[0])
+    after = _held_out_losses(model, dataset(frames))
+    assert after[0] < 0.85 * before[0]  # measured 42.3 -> 30.9
+    assert after[1] < 0.85 * before[1]  # measured 1.98 -> 1.35
     rows = np.genfromtxt(tmp_path / "log.csv", delimiter=",", names=True)
     assert len(rows) == 30 and np.isfinite(rows["loss"]).all()
-    assert rows["match"][-5:].mean() < 0.9 * rows["match"][:5].mean()
-    assert rows["det"][-5:].mean() < 0.85 * rows["det"][:5].mean()  # measured 0.75
     assert last["grad_norm"] > 0
     loss_curve(tmp_path / "log.csv", tmp_path / "curve.png")
     assert (tmp_path / "curve.png").stat().st_size > 5000
