@@ -5,6 +5,7 @@ Run (CPU, a few minutes)::
     python -m benchmarks.refine                     # everything, seeded
     python -m benchmarks.refine --single 45 --joint 20 --drift-frames 40
     python -m benchmarks.refine --skip-drift
+    python -m benchmarks.refine --joint 0 --skip-drift --jackknife-strips 0   # sandwich only
 
 Issue 7's targets, each printed next to its measured value:
 
@@ -38,7 +39,7 @@ from vp2p_ros.data import load_bundled_frames
 from vp2p_ros.data.kitti import load_kitti_object
 from vp2p_ros.data.pjlab import load_pjlab
 from vp2p_ros.geometry import inverse_transform, pose_difference, retract_pose, se3_exp
-from vp2p_ros.refine import RefineConfig, RefineEstimator, prepare, refine
+from vp2p_ros.refine import JackknifeConfig, RefineConfig, RefineEstimator, prepare, refine
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("VP2P_SHARED_DATA", ROOT.parent / "shared" / "data" / "real"))
@@ -79,8 +80,8 @@ def trial_table(name, rows, rot_ok, tr_ok):
     return a, ok
 
 
-def single_frame(frames, n, rng):
-    cfg = RefineConfig()
+def single_frame(frames, n, rng, jackknife):
+    cfg = RefineConfig(jackknife=jackknife)
     data = [prepare([f], cfg.sigmas_px) for f in frames]
     rows = []
     for k in tqdm(range(n), desc="single frame", unit="trial"):
@@ -108,8 +109,8 @@ def single_frame(frames, n, rng):
     return rows
 
 
-def joint(frames, n, rng):
-    cfg = RefineConfig(rotation_std_deg=5.0, translation_std_m=0.25)
+def joint(frames, n, rng, jackknife):
+    cfg = RefineConfig(rotation_std_deg=5.0, translation_std_m=0.25, jackknife=jackknife)
     data = prepare(frames, cfg.sigmas_px)
     T_gt = frames[0].T_cam_lidar
     rows = []
@@ -234,11 +235,18 @@ def main(argv=None) -> None:
         help="replays: none, 0.5 deg, 10 cm, 0.2 deg, 5 cm (the first N)",
     )
     ap.add_argument("--skip-drift", action="store_true")
+    ap.add_argument(
+        "--jackknife-strips",
+        type=int,
+        default=JackknifeConfig().strips,
+        help="strips of the covariance's spatial jackknife (0: sandwich + floor only)",
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=Path("out/bench_refine"))
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(args.seed)
+    jackknife = JackknifeConfig(strips=args.jackknife_strips)
     kitti = load_bundled_frames()
     real = kitti + [
         load_kitti_object(SHARED / "kitti_object_training_kitti_object_vis", i) for i in range(3)
@@ -246,28 +254,38 @@ def main(argv=None) -> None:
     real.append(load_pjlab(SHARED / "pjlab_calibanything_ours" / "3"))
     single = five = None
     if args.single:
-        rows = single_frame(real, args.single, rng)
+        rows = single_frame(real, args.single, rng, jackknife)
         single, ok = trial_table("single frame, start <= 5 deg / 25 cm", rows, 2.0, 0.05)
         print(f"target: >= 90 % within 2 deg / 5 cm -> measured {100 * ok.mean():.0f} %")
         by = {}
         for r, good in zip(rows, ok):
-            by.setdefault(r["frame"], []).append((good, r["rot"], r["tr"]))
-        print(f"{'frame':44s} {'success':>8s} {'median deg':>11s} {'median cm':>10s}")
+            by.setdefault(r["frame"], []).append((good, r["rot"], r["tr"], r["nees"] < CHI2_6_95))
+        print(
+            f"{'frame':44s} {'success':>8s} {'median deg':>11s} {'median cm':>10s} {'in 95 %':>8s}"
+        )
         for k, v in by.items():
             v = np.array(v, float)
             print(
                 f"{k:44s} {100 * v[:, 0].mean():7.0f}% {np.median(v[:, 1]):11.3f} "
-                f"{100 * np.median(v[:, 2]):10.2f}"
+                f"{100 * np.median(v[:, 2]):10.2f} {100 * v[:, 3].mean():7.0f}%"
             )
         c = np.array([r["contrast"] for r in rows])
         print(
             f"contrast (quality score): median {np.median(c[ok]):.2f} on successes, "
             f"{np.median(c[~ok]) if (~ok).any() else float('nan'):.2f} on failures"
         )
+        gate = RefineEstimator().min_contrast
+        acc = c >= gate
+        print(
+            f"accepted by the node's contrast gate (>= {gate}): {acc.sum()} of {len(c)}; "
+            f"among them {100 * ok[acc].mean() if acc.any() else 0:.0f} % within 2 deg / 5 cm, "
+            f"{100 * np.mean(single[acc, 4] < CHI2_6_95) if acc.any() else 0:.0f} % inside the "
+            "95 % ellipsoid"
+        )
     if args.joint:
         five, ok5 = trial_table(
             "five frames jointly, start <= 10 deg / 50 cm",
-            joint(kitti, args.joint, rng),
+            joint(kitti, args.joint, rng, jackknife),
             2.0,
             0.05,
         )

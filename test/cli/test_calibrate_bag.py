@@ -19,7 +19,7 @@ from vp2p_ros.geometry import inverse_transform, make_transform, pose_difference
 
 @pytest.fixture(scope="module")
 def bag(tmp_path_factory):
-    return write_bag(tmp_path_factory.mktemp("bags") / "kitti", load_bundled_frames(3))
+    return write_bag(tmp_path_factory.mktemp("bags") / "kitti", load_bundled_frames(5))
 
 
 def test_calibrates_a_bag_and_writes_every_output(bag, tmp_path):
@@ -48,8 +48,8 @@ def test_calibrates_a_bag_and_writes_every_output(bag, tmp_path):
         make_transform(rpy_to_matrix(rpy), xyz), inverse_transform(T), atol=1e-5
     )
     report = (out / "report.md").read_text()
-    assert "3 synchronised frames" in report and "ground truth (bag)" in report
-    assert len((out / "frames.csv").read_text().splitlines()) == 4
+    assert "5 synchronised frames" in report and "ground truth (bag)" in report
+    assert len((out / "frames.csv").read_text().splitlines()) == 6  # header + 5 frames
     for png in ("estimates.png", "overlay_before_after.png"):
         assert (out / png).stat().st_size > 10_000
 

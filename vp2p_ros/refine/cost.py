@@ -1,0 +1,80 @@
+"""The edge-alignment cost of candidate poses, batched in torch, and the CEM search over it.
+
+A pose's cost (to maximise) is the weighted mean, over the LiDAR edge points of every frame, of the
+image edge-attraction map sampled where the point projects; poses are deltas on the ROS-order chart
+around a reference (rotation about the camera's axes, translation in the camera frame).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from vp2p_ros.camera.projection import CameraTensors, project_components
+from vp2p_ros.geometry import so3_exp
+
+__all__ = ["FrameCost", "cem", "point_scores", "score_poses"]
+
+
+@dataclasses.dataclass
+class FrameCost:
+    """One frame ready for scoring: edge points (LiDAR frame), weights, maps per scale, camera."""
+
+    points: torch.Tensor  # (M, 3) float32
+    weights: torch.Tensor  # (M,)
+    maps: list[torch.Tensor]  # per scale (1, 1, H, W)
+    camera: CameraTensors
+    size: tuple[int, int]  # (W, H)
+    sigmas: tuple[float, ...]  # blur per stage in this image's pixels
+
+
+def point_scores(
+    data: list[FrameCost],
+    T_prior: torch.Tensor,
+    deltas: torch.Tensor,
+    stage: int,
+) -> torch.Tensor:
+    """Each edge point's weighted contribution to the cost, (B, M_all); sums to
+    :func:`score_poses`."""
+    R = so3_exp(deltas[:, 3:]).to(T_prior.dtype) @ T_prior[:3, :3]  # (B, 3, 3)
+    t = T_prior[:3, 3] + deltas[:, :3]  # (B, 3)
+    parts, weight_sum = [], 0.0
+    for d in data:
+        pts, w = d.points, d.weights
+        pc = torch.einsum("bij,nj->bni", R, pts) + t[:, None, :]  # (B, M, 3)
+        x, y, z = pc.unbind(-1)
+        u, v = project_components(x, y, z, d.camera)
+        W, H = d.size
+        grid = torch.stack([2 * u / (W - 1) - 1, 2 * v / (H - 1) - 1], -1)[None]
+        grid = torch.where((z > 0.5)[None, ..., None], grid, torch.full_like(grid, 3.0))
+        a = F.grid_sample(d.maps[stage], grid, align_corners=True, padding_mode="zeros")[0, 0]
+        parts.append(a * w)
+        weight_sum += float(w.sum())
+    return torch.cat(parts, -1) / max(weight_sum, 1e-9)
+
+
+def score_poses(data: list[FrameCost], T_prior, deltas: torch.Tensor, stage: int) -> torch.Tensor:
+    """Cost of ``retract_pose(T_prior, delta)`` for a batch of deltas (B, 6) -> (B,)."""
+    return point_scores(data, T_prior, deltas, stage).sum(-1)
+
+
+def cem(data, T_prior, mean, std, stage, cfg, gen, bound):
+    """Cross-entropy maximisation of :func:`score_poses` from ``mean`` with per-axis spread
+    ``std``, candidates clipped to ``[-bound, bound]``; returns (best delta, its cost, final
+    spread)."""
+    best, best_cost = mean.clone(), -np.inf
+    for _ in range(cfg.iterations):
+        cand = mean + std * torch.randn(cfg.samples, 6, generator=gen)
+        cand = torch.maximum(torch.minimum(cand, bound), -bound)  # stay in the prior's box
+        cand[0] = mean
+        cost = score_poses(data, T_prior, cand, stage)
+        top = torch.topk(cost, cfg.elite).indices
+        if float(cost[top[0]]) > best_cost:
+            best, best_cost = cand[top[0]].clone(), float(cost[top[0]])
+        elite = cand[top]
+        mean = elite.mean(0)
+        std = 0.7 * std + 0.3 * elite.std(0)
+    return best, best_cost, std
