@@ -3,7 +3,7 @@ import numpy as np
 from vp2p_ros.refine import edge_attraction, lidar_edges
 
 
-def scan(rng):
+def scan(rng, top=0.5):
     """A 32-beam scan of flat ground (z = -1.7), a wall at x = 20 and a box in front of it."""
     az = np.radians(np.arange(-60, 60, 0.2))
     el = np.radians(np.linspace(-15, 5, 32))
@@ -12,10 +12,10 @@ def scan(rng):
     t_ground = np.where(d[:, 2] < 0, -1.7 / np.minimum(d[:, 2], -1e-9), np.inf)
     t_wall = 20.0 / d[:, 0]
     t = np.minimum(t_ground, t_wall)
-    # the box: x in [8, 9], |y| < 1, z in [-1.7, 0.5]: first hit of its front face x = 8
+    # the box: x in [8, 9], |y| < 1, z in [-1.7, top]: first hit of its front face x = 8
     t_box = 8.0 / d[:, 0]
     hit = np.abs(t_box * d[:, 1]) < 1.0
-    hit &= (t_box * d[:, 2] > -1.7) & (t_box * d[:, 2] < 0.5) & (t_box < t)
+    hit &= (t_box * d[:, 2] > -1.7) & (t_box * d[:, 2] < top) & (t_box < t)
     t = np.where(hit, t_box, t)
     return d * (t + rng.normal(0, 0.01, len(t)))[:, None], hit  # range noise, fixed beams
 
@@ -31,6 +31,23 @@ def test_lidar_edges_are_the_box_silhouette_not_the_ground(rng):
     assert np.any(e.points[near_box, 2] > 0.3)
     ground = e.points[:, 2] < -1.6
     assert ground.sum() <= 0.1 * len(e.points)  # grazing ground is a slope, not an edge
+
+
+def test_silhouette_edges_lie_between_the_beams_not_on_the_last_one(rng):
+    """The last beam on the box is below its top by a fraction of the beam spacing that depends
+    on where the top falls; shifted half-way to the next beam the error averages to ~0."""
+    step = 20.0 / 31  # elevation spacing of the scan (deg)
+    errors = {(0.0, 0.0): [], (0.0, 0.5): []}
+    for top in rng.uniform(0.2, 0.5, 40):  # the top between beams 1.4 and 3.6 deg up
+        pts, _ = scan(rng, top)
+        for shift in errors:
+            e = lidar_edges(pts, boundary_shift=shift).points
+            on_top = (np.abs(e[:, 0] - 8.0) < 0.2) & (np.abs(e[:, 1]) < 0.8) & (e[:, 2] > -1.0)
+            el = np.degrees(np.arctan2(e[on_top, 2], np.hypot(e[on_top, 0], e[on_top, 1])))
+            true = np.degrees(np.arctan2(top, np.hypot(8.0, e[on_top, 1])))
+            errors[shift].append(np.mean(el - true) / step)
+    assert np.mean(errors[(0.0, 0.0)]) < -0.3  # the nearer return alone: inside the silhouette
+    assert abs(np.mean(errors[(0.0, 0.5)])) < 0.15  # 3 standard errors of a 40-draw mean
 
 
 def test_lidar_edges_ignore_invalid_points(rng):
