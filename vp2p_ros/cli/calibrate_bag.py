@@ -14,7 +14,8 @@ through the bag, started at the fused estimate. Writes to DIR:
   ``estimates.png``.
 
 If the bag has ``/vp2p/ground_truth`` (``vp2p-make-bag`` writes it) the report gives the errors
-against it. Exit code 0: calibrated; 2: no frame gave an accepted estimate.
+against it. Exit code 0: calibrated (from the fused estimate, converged or not when the bag ended,
+polished by the joint pass); 2: no frame gave an estimate that passed the quality gate.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import numpy as np
 from tqdm import tqdm
 
 from vp2p_ros.calib import CameraCalibrator, QualityGate
+from vp2p_ros.calib.estimate import Estimate
 from vp2p_ros.calib.export import read_calibration_yaml
 from vp2p_ros.calib.fusion import DriftDetector, PoseFusion
 from vp2p_ros.cli.calibration_report import write_outputs
@@ -141,6 +143,15 @@ def main(argv=None) -> int:
         LOG.error("no synchronised frames on %s/image + %s", args.camera, args.lidar)
         return 2
     fused = calib.current
+    if fused is None and calib.fusion.T is not None:
+        # the bag ended before the fusion converged: its mean still holds every estimate that
+        # passed the gate, and is a better start for the joint pass than the initial guess
+        fused = Estimate(
+            "ok",
+            calib.fusion.T.copy(),
+            calib.fusion.covariance,
+            estimator="refine+fusion (not converged)",
+        )
     start = fused.T_cam_lidar if fused is not None else T_init
     # the joint pass only polishes: fine scales, a narrow box, kept only if it aligns better
     final_cfg = RefineConfig(
@@ -154,10 +165,21 @@ def main(argv=None) -> int:
     ok = fused is not None
     seconds = time.perf_counter() - t0
     write_outputs(
-        args.out, args, frames.frame_ids, rows, kept, data, T_init, fused, final, T_gt, seconds
+        args.out,
+        args,
+        frames.frame_ids,
+        rows,
+        kept,
+        data,
+        T_init,
+        fused,
+        final,
+        T_gt,
+        seconds,
+        gate_passed=calib.accepted,
     )
     if not ok:
-        LOG.error("no frame gave an accepted estimate: see %s", args.out / "report.md")
+        LOG.error("no estimate passed the quality gate: see %s", args.out / "report.md")
         return 2
     LOG.info("T_cam_lidar written to %s", args.out / "calibration.yaml")
     print(np.array2string(final[0], precision=5, suppress_small=True))

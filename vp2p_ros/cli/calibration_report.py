@@ -62,9 +62,10 @@ def _row_text(name, T, cov, score, T_gt) -> str:
 
 
 def write_outputs(
-    out: Path, args, frame_ids, rows, kept, data, T_init, fused, final, T_gt, seconds
+    out: Path, args, frame_ids, rows, kept, data, T_init, fused, final, T_gt, seconds, gate_passed
 ) -> None:
-    """Everything a user looks at after an offline calibration, in ``out``."""
+    """Everything a user looks at after an offline calibration, in ``out``; ``gate_passed``:
+    how many single-frame estimates passed the quality gate (rows say which were published)."""
     camera_frame, lidar_frame = frame_ids
     T_final, cov_final, source = final
     meta = {
@@ -73,7 +74,8 @@ def write_outputs(
         "camera_info_topic": f"{args.camera}/camera_info",
         "points_topic": args.lidar,
         "frames": len(rows),
-        "accepted": int(sum(r["accepted"] for r in rows)),
+        "passed_quality_gate": int(gate_passed),
+        "published": int(sum(r["accepted"] for r in rows)),
         "estimator": "vp2p_ros edge refinement + SE(3) fusion",
         "result": source,
     }
@@ -127,8 +129,9 @@ def write_outputs(
     lines = [
         "# vp2p-calibrate-bag report",
         "",
-        f"Bag `{args.bag}`: {len(rows)} synchronised frames, {meta['accepted']} accepted "
-        f"single-frame estimates, {seconds:.1f} s ({seconds / len(rows):.2f} s per frame here).",
+        f"Bag `{args.bag}`: {len(rows)} synchronised frames, {gate_passed} single-frame "
+        f"estimates passed the quality gate, {meta['published']} published once the fusion "
+        f"converged; {seconds:.1f} s ({seconds / len(rows):.2f} s per frame here).",
         "",
         "`T_cam_lidar` maps LiDAR points into the camera frame. Std: largest 1-sigma axis. "
         f"Score: edge alignment on the {len(kept)} frames of the final pass (higher is better).",
@@ -140,7 +143,9 @@ def write_outputs(
     if fused is not None:
         lines.append(
             _row_text(
-                "fused (node output)",
+                "fused, not converged when the bag ended"
+                if "not converged" in fused.estimator
+                else "fused (node output)",
                 fused.T_cam_lidar,
                 fused.covariance,
                 alignment_score(data, fused.T_cam_lidar),
