@@ -1,9 +1,11 @@
+import dataclasses
+
 import numpy as np
 import pytest
 
 from vp2p_ros.data import load_bundled_frames
 from vp2p_ros.geometry import pose_difference, retract_pose
-from vp2p_ros.refine import RefineConfig, RefineEstimator, prepare, refine
+from vp2p_ros.refine import JackknifeConfig, RefineConfig, RefineEstimator, prepare, refine
 
 
 @pytest.fixture(scope="module")
@@ -74,3 +76,19 @@ def test_estimator_windows_frames_and_reports_low_contrast(frames):
     assert low.status == "low_contrast" and low.T_cam_lidar is None
     with pytest.raises(ValueError, match="window"):
         RefineEstimator(window=0)
+
+
+def test_translation_starts_escape_the_basin_a_lateral_start_error_leads_into(frames):
+    """Five frames from 35 cm sideways / 21 cm back: the single search settles 30 cm off (the
+    rotation stage compensates the lateral error); searches from +-1 translation sigma per axis
+    find the truth, which scores higher."""
+    data = prepare(frames, RefineConfig().sigmas_px)
+    T_gt = frames[0].T_cam_lidar
+    T0 = retract_pose(T_gt, np.r_[0.054, -0.348, -0.213, np.radians([-0.96, -1.3, -0.76])])
+    cfg = RefineConfig(rotation_std_deg=5.0, translation_std_m=0.25, jackknife=JackknifeConfig(0))
+    one = refine(data, T0, cfg)
+    seven = refine(data, T0, dataclasses.replace(cfg, translation_starts=7))
+    rot, tr = errors(seven.T_cam_lidar, T_gt)
+    assert rot < 0.5 and tr < 0.05
+    assert seven.score > one.score
+    assert errors(one.T_cam_lidar, T_gt)[1] > 0.1  # measured 30 cm: what the starts are for
