@@ -224,3 +224,22 @@ def test_two_cameras_get_their_own_outputs():
         assert spin_until(ex, lambda: got["left"] and got["right"])
         assert [c.name for c in node.cameras] == ["left", "right"]
         assert all(c.calib.accepted == 1 for c in node.cameras)
+
+
+def test_an_estimate_finishing_after_shutdown_is_dropped_quietly():
+    """SIGINT shuts the context down while the worker is mid-estimate: publishing then would raise
+    (RCLError: publisher's context is invalid) and be logged as an estimator failure."""
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx)
+    node = CalibrationNode(
+        estimator=FakeEstimator(), context=ctx, parameter_overrides=single_frame()
+    )
+    try:
+        cam = node.cameras[0]
+        rclpy.shutdown(context=ctx)
+        cam._work(msgs(10**9))  # would raise without the context check
+        assert cam.calib.frames == 1 and cam.calib.errors == 0
+    finally:
+        for c in node.cameras:
+            c.worker.stop()
+            c.overlay_worker.stop()

@@ -101,6 +101,8 @@ class _Camera:
             self.calib.record_error(f"{type(e).__name__}: {e}")
             return
         out = self.calib.process(frame)
+        if not self.node.context.ok():  # shut down mid-estimate (SIGINT): nowhere to publish
+            return
         self._publish(out, image, cloud, frame)
 
     def _publish(self, out, image, cloud, frame):
