@@ -69,8 +69,8 @@ class RefineConfig:
         translation_starts: coarsest-stage searches from the prior and from one translation
             spread along +-x, +-y, +-z (up to 7); the best-scoring one goes on. For wide priors:
             a lateral start error of ~30 cm can otherwise drag the rotation into a wrong basin
-            (five KITTI frames from <= 10 deg / 50 cm: 70 -> 90 % within 2 deg / 5 cm, 2.5x the
-            time; ``benchmarks/refine.py --translation-starts``).
+            (five KITTI frames from <= 10 deg / 50 cm: 70 -> 90 % within 2 deg / 5 cm, 2.3x the
+            time; ``benchmarks/refine.py --translation-starts 7``).
         jackknife: the spatial jackknife added to the covariance (``strips=0``: off).
     """
 
