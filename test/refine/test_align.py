@@ -78,10 +78,10 @@ def test_estimator_windows_frames_and_reports_low_contrast(frames):
         RefineEstimator(window=0)
 
 
-def test_translation_starts_escape_the_basin_a_lateral_start_error_leads_into(frames):
-    """Five frames from 35 cm sideways / 21 cm back: the single search settles 30 cm off (the
-    rotation stage compensates the lateral error); searches from +-1 translation sigma per axis
-    find the truth, which scores higher."""
+def test_translation_starts_escape_the_basin_a_large_start_offset_leads_into(frames):
+    """Five frames from 35 cm up / 21 cm back (camera frame): the single search settles ~30 cm
+    off (the rotation stage compensates the offset); searches from +-1 translation sigma per
+    axis find the truth, which scores higher."""
     data = prepare(frames, RefineConfig().sigmas_px)
     T_gt = frames[0].T_cam_lidar
     T0 = retract_pose(T_gt, np.r_[0.054, -0.348, -0.213, np.radians([-0.96, -1.3, -0.76])])
