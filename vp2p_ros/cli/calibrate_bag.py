@@ -68,6 +68,13 @@ def _parse(argv=None) -> argparse.Namespace:
     g.add_argument("--window", type=int, default=3, help="frames refined jointly per estimate")
     g.add_argument("--rotation-std-deg", type=float, default=3.0)
     g.add_argument("--translation-std-m", type=float, default=0.15)
+    g.add_argument(
+        "--translation-starts",
+        type=int,
+        default=1,
+        help="coarsest-stage searches per estimate from the prior and +-1 translation sigma per "
+        "axis (up to 7): slower, for a poor initial extrinsic",
+    )
     g.add_argument("--final-frames", type=int, default=10, help="frames of the final joint pass")
     g.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
     return p.parse_args(argv)
@@ -103,7 +110,9 @@ def main(argv=None) -> int:
     T_gt = ground_truth(args.bag)
     T_init = _initial(args, T_gt)
     cfg = RefineConfig(
-        rotation_std_deg=args.rotation_std_deg, translation_std_m=args.translation_std_m
+        rotation_std_deg=args.rotation_std_deg,
+        translation_std_m=args.translation_std_m,
+        translation_starts=args.translation_starts,
     )
     calib = CameraCalibrator(
         RefineEstimator(cfg, window=args.window),
