@@ -16,18 +16,16 @@ Run (CPU, about 5 minutes)::
 from __future__ import annotations
 
 import argparse
-import functools
+import dataclasses
 
 import numpy as np
 from tqdm import tqdm
 
-import vp2p_ros.refine.align as align
 from benchmarks.refine import errors, random_offset
 from vp2p_ros.data import load_bundled_frames
 from vp2p_ros.data.synthetic import synthetic_sequence
 from vp2p_ros.geometry import retract_pose
 from vp2p_ros.refine import JackknifeConfig, RefineConfig, prepare, refine
-from vp2p_ros.refine.features import lidar_edges
 
 PLACEMENTS = {
     "nearer beam": (0.0, 0.0),
@@ -38,21 +36,15 @@ PLACEMENTS = {
 
 def settle(frames, shift, starts, rng) -> np.ndarray:
     """Mean (translation cm, rotation deg) error where the joint search settles near the truth."""
-    align.lidar_edges = functools.partial(lidar_edges, boundary_shift=shift)
-    try:
-        cfg = RefineConfig(
-            rotation_std_deg=1.0, translation_std_m=0.08, jackknife=JackknifeConfig(strips=0)
-        )
-        data = prepare(frames, cfg.sigmas_px)
-    finally:
-        align.lidar_edges = lidar_edges
+    cfg = RefineConfig(
+        rotation_std_deg=1.0, translation_std_m=0.08, jackknife=JackknifeConfig(strips=0)
+    )
+    data = prepare(frames, cfg.sigmas_px, boundary_shift=shift)
     T_gt = frames[0].T_cam_lidar
     out = []
     for k in range(starts):
         T0 = retract_pose(T_gt, random_offset(rng, 1.0, 0.05))
-        rot, tr, _ = errors(
-            refine(data, T0, RefineConfig(**{**cfg.__dict__, "seed": k})).T_cam_lidar, T_gt
-        )
+        rot, tr, _ = errors(refine(data, T0, dataclasses.replace(cfg, seed=k)).T_cam_lidar, T_gt)
         out.append((100 * tr, rot))
     return np.mean(out, axis=0)
 

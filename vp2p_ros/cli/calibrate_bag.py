@@ -151,15 +151,15 @@ def main(argv=None) -> int:
     if not rows:
         LOG.error("no synchronised frames on %s/image + %s", args.camera, args.lidar)
         return 2
-    fused = calib.current
-    if fused is None and calib.fusion.T is not None:
+    fused, converged = calib.current, calib.current is not None
+    if not converged and calib.fusion.T is not None:
         # the bag ended before the fusion converged: its mean still holds every estimate that
         # passed the gate, and is a better start for the joint pass than the initial guess
         fused = Estimate(
             "ok",
             calib.fusion.T.copy(),
             calib.fusion.covariance,
-            estimator="refine+fusion (not converged)",
+            estimator="refine+fusion",
         )
     start = fused.T_cam_lidar if fused is not None else T_init
     # the joint pass only polishes: fine scales, a narrow box, kept only if it aligns better
@@ -186,6 +186,7 @@ def main(argv=None) -> int:
         T_gt,
         seconds,
         gate_passed=calib.accepted,
+        fused_converged=converged,
     )
     if not ok:
         LOG.error("no estimate passed the quality gate: see %s", args.out / "report.md")

@@ -62,10 +62,23 @@ def _row_text(name, T, cov, score, T_gt) -> str:
 
 
 def write_outputs(
-    out: Path, args, frame_ids, rows, kept, data, T_init, fused, final, T_gt, seconds, gate_passed
+    out: Path,
+    args,
+    frame_ids,
+    rows,
+    kept,
+    data,
+    T_init,
+    fused,
+    final,
+    T_gt,
+    seconds,
+    gate_passed: int,
+    fused_converged: bool,
 ) -> None:
     """Everything a user looks at after an offline calibration, in ``out``; ``gate_passed``:
-    how many single-frame estimates passed the quality gate (rows say which were published)."""
+    how many single-frame estimates passed the quality gate (rows say which were published);
+    ``fused_converged``: False when the bag ended before the fusion converged."""
     camera_frame, lidar_frame = frame_ids
     T_final, cov_final, source = final
     meta = {
@@ -143,9 +156,9 @@ def write_outputs(
     if fused is not None:
         lines.append(
             _row_text(
-                "fused, not converged when the bag ended"
-                if "not converged" in fused.estimator
-                else "fused (node output)",
+                "fused (node output)"
+                if fused_converged
+                else "fused, not converged when the bag ended",
                 fused.T_cam_lidar,
                 fused.covariance,
                 alignment_score(data, fused.T_cam_lidar),

@@ -100,11 +100,12 @@ class RefineResult:
     history: list[float]  # best cost per stage
 
 
-def prepare(frames: list[Frame], sigmas_px: tuple[float, ...]) -> list[FrameCost]:
-    """Edge points and attraction maps of each frame (what does not depend on the pose)."""
+def prepare(frames: list[Frame], sigmas_px: tuple[float, ...], **edge_options) -> list[FrameCost]:
+    """Edge points and attraction maps of each frame (what does not depend on the pose);
+    ``edge_options`` go to :func:`lidar_edges`."""
     out = []
     for f in frames:
-        e = lidar_edges(f.points, f.intensity)
+        e = lidar_edges(f.points, f.intensity, **edge_options)
         sigmas = tuple(s * max(f.camera.K[0, 0] / REFERENCE_FOCAL_PX, 0.5) for s in sigmas_px)
         maps = [torch.from_numpy(m)[None, None] for m in edge_attraction(f.image, sigmas)]
         cam = CameraTensors.from_model(f.camera, torch.float32)
@@ -151,6 +152,27 @@ def cull(data: list[FrameCost], T_prior: np.ndarray, margin_rad: float) -> list[
     return out
 
 
+def _coarsest_stage(data, T0, std, cfg, gen, bound):
+    """Rotation alone, then everything, at the coarsest blur, from the prior and (with
+    ``cfg.translation_starts``) from one translation sigma along +x, -x, +y, -y, +z, -z; the
+    best-scoring search (the earliest on a tie) -> (delta, cost, spread).
+
+    Rotation first: it moves every point, translation mostly the near ones, so a wrong
+    translation does not yet drag the rotation into a textured basin."""
+    rot_only = torch.tensor([0.0] * 3 + [1.0] * 3)
+    translation_std = float(std[0])
+    chains = []
+    for k in range(max(1, min(cfg.translation_starts, 7))):
+        start = torch.zeros(6)
+        if k > 0:
+            start[(k - 1) // 2] = translation_std * (1.0 if k % 2 else -1.0)
+        m, _, _ = cem(data, T0, start, std * rot_only, 0, cfg, gen, bound)
+        m, cost, spread = cem(data, T0, m, std, 0, cfg, gen, bound)
+        chains.append((cost, -k, m, spread))
+    cost, _, mean, spread = max(chains, key=lambda c: c[:2])
+    return mean, cost, spread
+
+
 def refine(
     frames: list[Frame] | list[FrameCost],
     T_prior: np.ndarray,
@@ -174,32 +196,21 @@ def refine(
     rot, tr = np.radians(cfg.rotation_std_deg), cfg.translation_std_m
     std = torch.tensor([tr, tr, tr, rot, rot, rot], dtype=torch.float32)
     bound = 2 * std  # the search never leaves +-2 sigma of the prior per axis
-    mean = torch.zeros(6)
     floor = torch.tensor([0.01] * 3 + [np.radians(0.1)] * 3).float()
     history = []
-    # rotation alone first, at the coarsest scale: it moves every point, translation mostly the
-    # near ones, so a wrong translation does not yet drag the rotation into a textured basin
-    rot_only = torch.tensor([0.0] * 3 + [1.0] * 3)
-    chains = []
-    for k in range(max(1, min(cfg.translation_starts, 7))):
-        start = mean.clone()
-        if k > 0:  # one translation sigma along +x, -x, +y, -y, +z, -z
-            start[(k - 1) // 2 % 3] = tr * (1.0 if k % 2 else -1.0)
-        m, _, _ = cem(data, T0, start, std * rot_only, 0, cfg, gen, bound)
-        m, cost, spread = cem(data, T0, m, std, 0, cfg, gen, bound)
-        chains.append((cost, k, m, spread))
-    cost, _, mean, spread = max(chains, key=lambda c: (c[0], -c[1]))
-    history.append(cost)
-    std = torch.clamp(2 * spread, min=floor, max=std * 0.6)
-    for stage in range(1, len(cfg.sigmas_px)):
-        mean, cost, spread = cem(data, T0, mean, std, stage, cfg, gen, bound)
+    for stage in range(len(cfg.sigmas_px)):
+        if stage == 0:
+            mean, cost, spread = _coarsest_stage(data, T0, std, cfg, gen, bound)
+        else:
+            mean, cost, spread = cem(data, T0, mean, std, stage, cfg, gen, bound)
         history.append(cost)
         std = torch.clamp(2 * spread, min=floor, max=std * 0.6)
     last = len(cfg.sigmas_px) - 1
     T = retract_pose(T0.double(), mean.double()).numpy()
     box = 2 * np.r_[[tr] * 3, [rot] * 3]
     cov = sandwich_covariance(data, T0, mean, max(last - 1, 0), box)
-    cov = cov + np.diag(resolution_floor(data, T, cfg.resolution_px) ** 2)
+    depths = [in_view_depths(d, T) for d in data]
+    cov = cov + np.diag(resolution_floor(data, torch.cat(depths), cfg.resolution_px) ** 2)
     if cfg.jackknife.strips > 1:
         cov = cov + jackknife_covariance(data, T, cfg.jackknife, (max(last - 1, 0), last))
     probe = torch.tensor([0.05] * 3 + [np.radians(1.0)] * 3).float()
@@ -214,6 +225,6 @@ def refine(
         float(cost),
         contrast,
         sum(len(d.points) for d in data),
-        sum(len(in_view_depths(d, T)) for d in data),
+        sum(len(z) for z in depths),
         history,
     )

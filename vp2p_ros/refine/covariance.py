@@ -83,10 +83,10 @@ def in_view_depths(d: FrameCost, T: np.ndarray) -> torch.Tensor:
     return pc[ok, 2]
 
 
-def resolution_floor(data: list[FrameCost], T: np.ndarray, resolution_px: float) -> np.ndarray:
+def resolution_floor(data: list[FrameCost], z: torch.Tensor, resolution_px: float) -> np.ndarray:
     """Per-axis std the alignment cannot resolve: ``resolution_px`` of the finest blur, as an
-    angle (over the focal length) and as a shift at the median depth of the edges in view."""
-    z = torch.cat([in_view_depths(d, T) for d in data])
+    angle (over the focal length) and as a shift at the median of ``z``, the depths of the edges
+    in view (:func:`in_view_depths`)."""
     focal = [float(d.camera.K[0, 0]) for d in data]
     angle = resolution_px * float(np.mean([d.sigmas[-1] / f for d, f in zip(data, focal)]))
     depth = float(z.median()) if len(z) else 10.0
