@@ -7,8 +7,9 @@ translation (a single frame constrains rotation well and translation poorly).
 
 The search is a cross-entropy method on the ROS-order pose chart around the prior, batched over
 candidate poses in torch: wide at the coarsest blur (to widen the basin beyond a local gradient
-method's few degrees), narrower at finer blurs; only edge points that can come into view within
-the search box take part. The covariance (:mod:`.covariance`) is the M-estimator sandwich of the
+method's few degrees; scored on a thinned point set), narrower at finer blurs, then once more over
+the finer blurs from the result (the polish: the first pass stops short along the optical axis);
+only edge points that can come into view within the search box take part. The covariance (:mod:`.covariance`) is the M-estimator sandwich of the
 cost plus a resolution floor plus a delete-one-strip spatial jackknife (the scene-dependent bias
 the sandwich cannot see); it does not see a wrong basin (the ``contrast`` quality number is lower
 there).
@@ -69,8 +70,20 @@ class RefineConfig:
         translation_starts: coarsest-stage searches from the prior and from one translation
             spread along +-x, +-y, +-z (up to 7); the best-scoring one goes on. For wide priors:
             a lateral start error of ~30 cm can otherwise drag the rotation into a wrong basin
-            (five KITTI frames from <= 10 deg / 50 cm: 70 -> 90 % within 2 deg / 5 cm, 2.3x the
-            time; ``benchmarks/refine.py --translation-starts 7``).
+            (five KITTI frames from <= 10 deg / 50 cm: 70 -> 90-100 % within 2 deg / 5 cm,
+            1.4x the time with ``coarse_points``; ``benchmarks/refine.py``, which uses 7 there).
+            On single frames with a narrow prior it does not help.
+        coarse_points: most edge points (all frames together) the coarsest stage scores; more
+            are thinned by a regular stride per frame (0: all). The coarsest blur is wide, so a
+            thinned set finds the same basin at a fraction of the cost; the finer stages use
+            every point.
+        min_spread: (m, deg) smallest per-axis spread a stage after the coarsest starts from.
+        polish_spread: (m, deg) after the last stage, the stages after the coarsest run once
+            more from the result with this spread (0: no polish). Along directions the finest
+            blurs barely constrain (translation along the optical axis) the first pass stops
+            wherever its shrinking spread left it, 2-4.5 cm from KITTI's calibration on five
+            frames; the second pass starts wide enough to settle at the finer blurs' optimum
+            (~2 cm, the same for every start; ``benchmarks/refine.py --no-polish``).
         jackknife: the spatial jackknife added to the covariance (``strips=0``: off).
     """
 
@@ -84,6 +97,9 @@ class RefineConfig:
     seed: int = 0
     cull_margin_deg: float = 8.0
     translation_starts: int = 1
+    coarse_points: int = 4000
+    min_spread: tuple[float, float] = (0.01, 0.1)
+    polish_spread: tuple[float, float] = (0.05, 1.0)
     jackknife: JackknifeConfig = JackknifeConfig()
 
 
@@ -97,7 +113,7 @@ class RefineResult:
     contrast: float  # optimum vs poses 1 deg / 5 cm away, in cost standard deviations
     num_edges: int
     num_in_view: int  # edge points that project into their image at the optimum
-    history: list[float]  # best cost per stage
+    history: list[float]  # best cost per stage (a polish repeats the stages after the first)
 
 
 def prepare(frames: list[Frame], sigmas_px: tuple[float, ...], **edge_options) -> list[FrameCost]:
@@ -152,13 +168,25 @@ def cull(data: list[FrameCost], T_prior: np.ndarray, margin_rad: float) -> list[
     return out
 
 
+def thin(data: list[FrameCost], max_points: int) -> list[FrameCost]:
+    """The frames with every k-th edge point, k the smallest stride that leaves at most
+    ``max_points`` in all (``max_points <= 0``: unchanged)."""
+    total = sum(len(d.points) for d in data)
+    if max_points <= 0 or total <= max_points:
+        return data
+    k = -(-total // max_points)
+    return [dataclasses.replace(d, points=d.points[::k], weights=d.weights[::k]) for d in data]
+
+
 def _coarsest_stage(data, T0, std, cfg, gen, bound):
     """Rotation alone, then everything, at the coarsest blur, from the prior and (with
     ``cfg.translation_starts``) from one translation sigma along +x, -x, +y, -y, +z, -z; the
     best-scoring search (the earliest on a tie) -> (delta, cost, spread).
 
     Rotation first: it moves every point, translation mostly the near ones, so a wrong
-    translation does not yet drag the rotation into a textured basin."""
+    translation does not yet drag the rotation into a textured basin. Scored on at most
+    ``cfg.coarse_points`` edge points (:func:`thin`)."""
+    data = thin(data, cfg.coarse_points)
     rot_only = torch.tensor([0.0] * 3 + [1.0] * 3)
     translation_std = float(std[0])
     chains = []
@@ -171,6 +199,16 @@ def _coarsest_stage(data, T0, std, cfg, gen, bound):
         chains.append((cost, -k, m, spread))
     cost, _, mean, spread = max(chains, key=lambda c: c[:2])
     return mean, cost, spread
+
+
+def _finer_stages(data, T0, mean, std, cfg, gen, bound, floor, history, cost):
+    """Every stage after the coarsest, each from the previous one's mean with twice its final
+    spread (at least ``floor``, at most 0.6 of its own start spread) -> (delta, cost)."""
+    for stage in range(1, len(cfg.sigmas_px)):
+        mean, cost, spread = cem(data, T0, mean, std, stage, cfg, gen, bound)
+        history.append(cost)
+        std = torch.clamp(2 * spread, min=floor, max=std * 0.6)
+    return mean, cost
 
 
 def refine(
@@ -196,15 +234,15 @@ def refine(
     rot, tr = np.radians(cfg.rotation_std_deg), cfg.translation_std_m
     std = torch.tensor([tr, tr, tr, rot, rot, rot], dtype=torch.float32)
     bound = 2 * std  # the search never leaves +-2 sigma of the prior per axis
-    floor = torch.tensor([0.01] * 3 + [np.radians(0.1)] * 3).float()
-    history = []
-    for stage in range(len(cfg.sigmas_px)):
-        if stage == 0:
-            mean, cost, spread = _coarsest_stage(data, T0, std, cfg, gen, bound)
-        else:
-            mean, cost, spread = cem(data, T0, mean, std, stage, cfg, gen, bound)
-        history.append(cost)
-        std = torch.clamp(2 * spread, min=floor, max=std * 0.6)
+    floor = torch.tensor([cfg.min_spread[0]] * 3 + [np.radians(cfg.min_spread[1])] * 3).float()
+    mean, cost, spread = _coarsest_stage(data, T0, std, cfg, gen, bound)
+    history = [cost]
+    std = torch.clamp(2 * spread, min=floor, max=std * 0.6)
+    mean, cost = _finer_stages(data, T0, mean, std, cfg, gen, bound, floor, history, cost)
+    if cfg.polish_spread[0] > 0 and len(cfg.sigmas_px) > 1:
+        polish = [cfg.polish_spread[0]] * 3 + [np.radians(cfg.polish_spread[1])] * 3
+        std = torch.tensor(polish).float()
+        mean, cost = _finer_stages(data, T0, mean, std, cfg, gen, bound, floor, history, cost)
     last = len(cfg.sigmas_px) - 1
     T = retract_pose(T0.double(), mean.double()).numpy()
     box = 2 * np.r_[[tr] * 3, [rot] * 3]
