@@ -9,10 +9,10 @@ The search is a cross-entropy method on the ROS-order pose chart around the prio
 candidate poses in torch: wide at the coarsest blur (to widen the basin beyond a local gradient
 method's few degrees; scored on a thinned point set), narrower at finer blurs, then once more over
 the finer blurs from the result (the polish: the first pass stops short along the optical axis);
-only edge points that can come into view within the search box take part. The covariance (:mod:`.covariance`) is the M-estimator sandwich of the
-cost plus a resolution floor plus a delete-one-strip spatial jackknife (the scene-dependent bias
-the sandwich cannot see); it does not see a wrong basin (the ``contrast`` quality number is lower
-there).
+only edge points that can come into view within the search box take part. The covariance
+(:mod:`.covariance`) is the M-estimator sandwich of the cost plus a resolution floor plus a
+delete-one-strip spatial jackknife (the scene-dependent bias the sandwich cannot see); it does
+not see a wrong basin (the ``contrast`` quality number is lower there).
 """
 
 from __future__ import annotations
