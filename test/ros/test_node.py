@@ -243,3 +243,20 @@ def test_an_estimate_finishing_after_shutdown_is_dropped_quietly():
         for c in node.cameras:
             c.worker.stop()
             c.overlay_worker.stop()
+
+
+def test_refine_parameters_reach_the_estimator():
+    from vp2p_ros.calib import NodeConfig
+    from vp2p_ros.ros.node import _estimator_factory
+
+    cfg = NodeConfig(
+        estimator="refine",
+        refine_window=4,
+        refine_rotation_std_deg=5.0,
+        refine_translation_std_m=0.25,
+        refine_translation_starts=7,
+    )
+    est = _estimator_factory(cfg)()
+    assert est.frames.maxlen == 4
+    rc = est.config
+    assert (rc.rotation_std_deg, rc.translation_std_m, rc.translation_starts) == (5.0, 0.25, 7)

@@ -31,6 +31,8 @@ DESCRIPTIONS = {
     "refine_window": "refine: frames aligned jointly (the newest)",
     "refine_rotation_std_deg": "refine: search spread around the prior, rotation (deg)",
     "refine_translation_std_m": "refine: search spread around the prior, translation (m)",
+    "refine_translation_starts": "refine: coarsest-stage searches from the prior and +-1 "
+    "translation spread per axis (1-7; 7 for a poor initial extrinsic, ~1.4x the time)",
     "fuse": "fuse accepted estimates over time (SE(3) filter); publish the fused one",
     "drift_nominal": "drift detection against: converged (first converged fusion) | initial | off",
     "drift_threshold": "CUSUM threshold on the NIS for drift_confirmed (suspected at a third)",
@@ -67,6 +69,7 @@ class NodeConfig:
     refine_window: int = 3
     refine_rotation_std_deg: float = 3.0
     refine_translation_std_m: float = 0.15
+    refine_translation_starts: int = 1
     fuse: bool = True
     drift_nominal: str = "converged"
     drift_threshold: float = 40.0
@@ -99,6 +102,10 @@ class NodeConfig:
         for name in ("refine_window", "refine_rotation_std_deg", "refine_translation_std_m"):
             if not getattr(self, name) > 0:
                 errors.append(f"{name} must be > 0, got {getattr(self, name)}")
+        if self.refine_translation_starts not in range(1, 8):
+            errors.append(
+                f"refine_translation_starts must be 1-7, got {self.refine_translation_starts}"
+            )
         if not (self.tf_republish_hz >= 0 and math.isfinite(self.tf_republish_hz)):
             errors.append(f"tf_republish_hz must be >= 0, got {self.tf_republish_hz}")
         if not self.drift_threshold > 0:
