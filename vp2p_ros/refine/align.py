@@ -81,9 +81,10 @@ class RefineConfig:
         polish_spread: (m, deg) after the last stage, the stages after the coarsest run once
             more from the result with this spread (0: no polish). Along directions the finest
             blurs barely constrain (translation along the optical axis) the first pass stops
-            wherever its shrinking spread left it, 2-4.5 cm from KITTI's calibration on five
-            frames; the second pass starts wide enough to settle at the finer blurs' optimum
-            (~2 cm, the same for every start; ``benchmarks/refine.py --no-polish``).
+            wherever its shrinking spread left it; the second pass starts wide enough to settle
+            at the finer blurs' optimum, nearly the same for every start (five KITTI frames from
+            <= 10 deg / 50 cm: median 3.47 -> 1.79 cm, ``benchmarks/refine.py --single 0
+            --skip-drift [--no-polish]``).
         jackknife: the spatial jackknife added to the covariance (``strips=0``: off).
     """
 
@@ -201,6 +202,11 @@ def _coarsest_stage(data, T0, std, cfg, gen, bound):
     return mean, cost, spread
 
 
+def _per_axis(metres: float, degrees: float) -> torch.Tensor:
+    """A (6,) spread on the ROS-order chart: ``metres`` on x y z, ``degrees`` on the rotations."""
+    return torch.tensor([metres] * 3 + [np.radians(degrees)] * 3).float()
+
+
 def _finer_stages(data, T0, mean, std, cfg, gen, bound, floor, history, cost):
     """Every stage after the coarsest, each from the previous one's mean with twice its final
     spread (at least ``floor``, at most 0.6 of its own start spread) -> (delta, cost)."""
@@ -234,14 +240,13 @@ def refine(
     rot, tr = np.radians(cfg.rotation_std_deg), cfg.translation_std_m
     std = torch.tensor([tr, tr, tr, rot, rot, rot], dtype=torch.float32)
     bound = 2 * std  # the search never leaves +-2 sigma of the prior per axis
-    floor = torch.tensor([cfg.min_spread[0]] * 3 + [np.radians(cfg.min_spread[1])] * 3).float()
+    floor = _per_axis(*cfg.min_spread)
     mean, cost, spread = _coarsest_stage(data, T0, std, cfg, gen, bound)
     history = [cost]
     std = torch.clamp(2 * spread, min=floor, max=std * 0.6)
     mean, cost = _finer_stages(data, T0, mean, std, cfg, gen, bound, floor, history, cost)
     if cfg.polish_spread[0] > 0 and len(cfg.sigmas_px) > 1:
-        polish = [cfg.polish_spread[0]] * 3 + [np.radians(cfg.polish_spread[1])] * 3
-        std = torch.tensor(polish).float()
+        std = _per_axis(*cfg.polish_spread)
         mean, cost = _finer_stages(data, T0, mean, std, cfg, gen, bound, floor, history, cost)
     last = len(cfg.sigmas_px) - 1
     T = retract_pose(T0.double(), mean.double()).numpy()
