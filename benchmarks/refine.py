@@ -1,6 +1,6 @@
 """Weight-free refinement on the shared real frames: accuracy, covariance coverage, drift, time.
 
-Run (CPU: about 2 minutes without the drift replays, 12-15 minutes with them)::
+Run (CPU: about 3 minutes without the drift replays, 15-17 minutes with them)::
 
     python -m benchmarks.refine                     # everything, seeded
     python -m benchmarks.refine --single 45 --joint 20 --drift-frames 40
