@@ -182,7 +182,7 @@ def drift(frames, n, at, out, steps):
     ][:steps]
     print(f"\ndrift: {n} frames at 10 Hz (KITTI 70-74 looped), step injected at frame {at}")
     print(f"{'step':16s} {'alarm before step':>18s} {'confirmed after':>16s} {'est. delta':>22s}")
-    traces, fused = {}, []
+    traces, unmoved = {}, None
     for name, step in tqdm(ladder, desc="drift replays", unit="replay"):
         states, cusum, calib, _ = replay(frames, n, step, at)
         traces[name] = cusum
@@ -194,10 +194,10 @@ def drift(frames, n, at, out, steps):
         delta = f"{np.degrees(np.linalg.norm(d[3:])):.2f} deg {100 * np.linalg.norm(d[:3]):.1f} cm"
         print(f"{name:16s} {early:18d} {after:>16s} {delta:>22s}")
         if not step.any():
-            fused.append((calib.fusion, frames[0].T_cam_lidar))
-    for fusion, T_gt in fused:  # is what the node publishes honest about its error?
-        rot, tr, d = errors(fusion.T, T_gt)
-        nees = d @ np.linalg.solve(fusion.covariance, d)
+            unmoved = calib.fusion
+    if unmoved is not None:  # is what the node publishes honest about its error?
+        rot, tr, d = errors(unmoved.T, frames[0].T_cam_lidar)
+        nees = d @ np.linalg.solve(unmoved.covariance, d)
         print(
             f"no step, fused after {n} frames: {rot:.3f} deg / {100 * tr:.2f} cm from the truth, "
             f"NEES {nees:.1f} under the published covariance (95 %: {CHI2_6_95})"

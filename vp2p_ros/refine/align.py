@@ -237,26 +237,25 @@ def refine(
     data = cull(data, T_prior, margin)
     gen = torch.Generator().manual_seed(cfg.seed)
     T0 = torch.as_tensor(np.asarray(T_prior), dtype=torch.float32)
-    rot, tr = np.radians(cfg.rotation_std_deg), cfg.translation_std_m
-    std = torch.tensor([tr, tr, tr, rot, rot, rot], dtype=torch.float32)
+    std = _per_axis(cfg.translation_std_m, cfg.rotation_std_deg)
     bound = 2 * std  # the search never leaves +-2 sigma of the prior per axis
     floor = _per_axis(*cfg.min_spread)
     mean, cost, spread = _coarsest_stage(data, T0, std, cfg, gen, bound)
     history = [cost]
     std = torch.clamp(2 * spread, min=floor, max=std * 0.6)
     mean, cost = _finer_stages(data, T0, mean, std, cfg, gen, bound, floor, history, cost)
-    if cfg.polish_spread[0] > 0 and len(cfg.sigmas_px) > 1:
+    if cfg.polish_spread[0] > 0:
         std = _per_axis(*cfg.polish_spread)
         mean, cost = _finer_stages(data, T0, mean, std, cfg, gen, bound, floor, history, cost)
     last = len(cfg.sigmas_px) - 1
     T = retract_pose(T0.double(), mean.double()).numpy()
-    box = 2 * np.r_[[tr] * 3, [rot] * 3]
+    box = 2 * np.r_[[cfg.translation_std_m] * 3, [np.radians(cfg.rotation_std_deg)] * 3]
     cov = sandwich_covariance(data, T0, mean, max(last - 1, 0), box)
     depths = [in_view_depths(d, T) for d in data]
     cov = cov + np.diag(resolution_floor(data, torch.cat(depths), cfg.resolution_px) ** 2)
     if cfg.jackknife.strips > 1:
         cov = cov + jackknife_covariance(data, T, cfg.jackknife, (max(last - 1, 0), last))
-    probe = torch.tensor([0.05] * 3 + [np.radians(1.0)] * 3).float()
+    probe = _per_axis(0.05, 1.0)
     around = mean + probe * torch.tensor(
         [[s * (i == j) for j in range(6)] for i in range(6) for s in (-1.0, 1.0)]
     )
