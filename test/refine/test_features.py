@@ -29,6 +29,11 @@ def test_lidar_edges_are_the_box_silhouette_not_the_ground(rng):
     # both vertical sides (y = +-1) and the top (z = 0.5) are found
     assert np.any(e.points[near_box, 1] > 0.8) and np.any(e.points[near_box, 1] < -0.8)
     assert np.any(e.points[near_box, 2] > 0.3)
+    # the top is a jump across rings (horizontal), the sides jumps along a ring (vertical)
+    top = near_box & (e.points[:, 2] > 0.3) & (np.abs(e.points[:, 1]) < 0.8)
+    side = near_box & (np.abs(e.points[:, 1]) > 0.9) & (e.points[:, 2] < 0.2)
+    assert top.any() and side.any()
+    assert e.horizontal[top].all() and not e.horizontal[side].any()
     ground = e.points[:, 2] < -1.6
     assert ground.sum() <= 0.1 * len(e.points)  # grazing ground is a slope, not an edge
 
@@ -68,3 +73,21 @@ def test_edge_attraction_peaks_on_an_isolated_edge_and_cancels_texture(rng):
         assert abs(int(np.argmax(row[:110])) - 50) <= 1
         # the textured region attracts less than the isolated edge, on average
         assert row[135:185].mean() < 0.5 * row[48:53].mean()
+
+
+def test_oriented_attraction_splits_vertical_from_horizontal_edges():
+    img = np.full((120, 200), 60, np.uint8)
+    img[:, 100:] = 180  # a vertical edge at u = 100
+    img[90:, :] = 250  # a horizontal edge at v = 90
+    plain = edge_attraction(img, (2.0,))[0]
+    (oriented,) = edge_attraction(img, (2.0,), oriented=True)
+    assert oriented.shape == (2, *img.shape) and oriented.dtype == np.float32
+    vertical, horizontal = oriented
+    assert abs(int(np.argmax(vertical[40])) - 100) <= 1  # channel 0: the vertical edge
+    assert abs(int(np.argmax(horizontal[:, 40])) - 90) <= 1  # channel 1: the horizontal one
+    assert horizontal[40, 100] < 0.1 * vertical[40, 100]
+    assert vertical[90, 40] < 0.1 * horizontal[90, 40]
+    # the plain map attracts to both
+    assert (
+        abs(int(np.argmax(plain[40])) - 100) <= 1 and abs(int(np.argmax(plain[:, 40])) - 90) <= 1
+    )

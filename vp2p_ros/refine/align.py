@@ -2,8 +2,9 @@
 
 Cost of a pose (:mod:`.cost`, to maximise): the weighted mean, over the LiDAR edge points of every
 frame, of the image edge-attraction map (:func:`edge_attraction`) sampled where the point
-projects. Frames share the extrinsic, so several frames taken while the vehicle moves constrain
-translation (a single frame constrains rotation well and translation poorly).
+projects, the map of the point's own edge orientation (vertical or horizontal). Frames share the
+extrinsic, so several frames taken while the vehicle moves constrain translation (a single frame
+constrains rotation well and translation poorly).
 
 The search is a cross-entropy method on the ROS-order pose chart around the prior, batched over
 candidate poses in torch: wide at the coarsest blur (to widen the basin beyond a local gradient
@@ -117,14 +118,21 @@ class RefineResult:
     history: list[float]  # best cost per stage (a polish repeats the stages after the first)
 
 
-def prepare(frames: list[Frame], sigmas_px: tuple[float, ...], **edge_options) -> list[FrameCost]:
+def prepare(
+    frames: list[Frame], sigmas_px: tuple[float, ...], oriented: bool = True, **edge_options
+) -> list[FrameCost]:
     """Edge points and attraction maps of each frame (what does not depend on the pose);
-    ``edge_options`` go to :func:`lidar_edges`."""
+    ``oriented``: vertical and horizontal LiDAR edges are matched with image edges of their own
+    orientation (:func:`edge_attraction`), else with any; ``edge_options`` go to
+    :func:`lidar_edges`."""
     out = []
     for f in frames:
         e = lidar_edges(f.points, f.intensity, **edge_options)
         sigmas = tuple(s * max(f.camera.K[0, 0] / REFERENCE_FOCAL_PX, 0.5) for s in sigmas_px)
-        maps = [torch.from_numpy(m)[None, None] for m in edge_attraction(f.image, sigmas)]
+        maps = [
+            torch.from_numpy(m).reshape(1, -1, *m.shape[-2:])
+            for m in edge_attraction(f.image, sigmas, oriented)
+        ]
         cam = CameraTensors.from_model(f.camera, torch.float32)
         out.append(
             FrameCost(
@@ -134,6 +142,7 @@ def prepare(frames: list[Frame], sigmas_px: tuple[float, ...], **edge_options) -
                 cam,
                 (f.camera.width, f.camera.height),
                 sigmas,
+                torch.from_numpy(e.horizontal),
             )
         )
     return out
@@ -165,7 +174,7 @@ def cull(data: list[FrameCost], T_prior: np.ndarray, margin_rad: float) -> list[
         z = pc[:, 2].clamp(min=1e-6)
         keep = (pc[:, 2] > 0) & (torch.atan(pc[:, 0].abs() / z) < min(hx + margin_rad, 1.55))
         keep &= torch.atan(pc[:, 1].abs() / z) < min(hy + margin_rad, 1.55)
-        out.append(dataclasses.replace(d, points=d.points[keep], weights=d.weights[keep]))
+        out.append(d.subset(keep))
     return out
 
 
@@ -176,7 +185,7 @@ def thin(data: list[FrameCost], max_points: int) -> list[FrameCost]:
     if max_points <= 0 or total <= max_points:
         return data
     k = -(-total // max_points)
-    return [dataclasses.replace(d, points=d.points[::k], weights=d.weights[::k]) for d in data]
+    return [d.subset(slice(None, None, k)) for d in data]
 
 
 def _coarsest_stage(data, T0, std, cfg, gen, bound):

@@ -29,6 +29,16 @@ class FrameCost:
     camera: CameraTensors
     size: tuple[int, int]  # (W, H)
     sigmas: tuple[float, ...]  # blur per stage in this image's pixels
+    horizontal: torch.Tensor  # (M,) bool: reads channel 1 of two-channel (oriented) maps
+
+    def subset(self, index) -> FrameCost:
+        """The frame with only the edge points ``index`` (a mask or a slice) selects."""
+        return dataclasses.replace(
+            self,
+            points=self.points[index],
+            weights=self.weights[index],
+            horizontal=self.horizontal[index],
+        )
 
 
 def point_scores(
@@ -50,7 +60,8 @@ def point_scores(
         W, H = d.size
         grid = torch.stack([2 * u / (W - 1) - 1, 2 * v / (H - 1) - 1], -1)[None]
         grid = torch.where((z > 0.5)[None, ..., None], grid, torch.full_like(grid, 3.0))
-        a = F.grid_sample(d.maps[stage], grid, align_corners=True, padding_mode="zeros")[0, 0]
+        a = F.grid_sample(d.maps[stage], grid, align_corners=True, padding_mode="zeros")[0]
+        a = torch.where(d.horizontal, a[1], a[0]) if len(a) == 2 else a[0]
         parts.append(a * w)
         weight_sum += float(w.sum())
     return torch.cat(parts, -1) / max(weight_sum, 1e-9)

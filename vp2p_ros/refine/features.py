@@ -2,14 +2,18 @@
 
 Image side: gradient magnitude minus its local mean (a difference of Gaussians on the edge
 strength), so isolated structural edges attract while uniformly textured regions (foliage,
-facades) average out instead of pulling every projected point towards them.
+facades) average out instead of pulling every projected point towards them. Split by gradient
+direction (``oriented``), vertical LiDAR edges are drawn only to vertical image edges and
+horizontal ones to horizontal edges: a horizontal image edge crossing a vertical silhouette no
+longer pulls it (on KITTI frame 71 this removed a 4.9 cm bias along the optical axis).
 
 LiDAR side: points on range discontinuities, found in a spherical range image of the scan in the
 sensor frame (any beam layout, no ring field needed), in both directions (vertical edges from
-horizontal neighbours, horizontal edges such as roof lines from vertical neighbours). A jump counts
-only where it is much larger than the range change on either side, so ground seen at grazing angle
-(a smooth slope in range) is not an edge. The nearer side is kept: it is what the camera sees,
-moved half-way towards the farther beam across rings (where the silhouette lies on average).
+horizontal neighbours, horizontal edges such as roof lines from vertical neighbours; each point
+says which). A jump counts only where it is much larger than the range change on either side,
+so ground seen at grazing angle (a smooth slope in range) is not an edge. The nearer side is
+kept: it is what the camera sees, moved half-way towards the farther beam across rings (where
+the silhouette lies on average).
 """
 
 from __future__ import annotations
@@ -21,15 +25,21 @@ import numpy as np
 __all__ = ["LidarEdges", "edge_attraction", "lidar_edges"]
 
 
-def edge_attraction(image: np.ndarray, sigmas: tuple[float, ...]) -> list[np.ndarray]:
+def edge_attraction(
+    image: np.ndarray, sigmas: tuple[float, ...], oriented: bool = False
+) -> list[np.ndarray]:
     """Per scale, a float32 map that is high on isolated image edges and ~0 on uniform texture.
 
     Args:
         image: (H, W, 3) uint8 RGB or (H, W) grey.
         sigmas: blur scales in pixels, coarse to fine.
+        oriented: split the edge strength by gradient direction into two channels, weighted by
+            ``|cos|`` (vertical edges, the gradient along the rows) and ``|sin|`` of the
+            gradient angle (horizontal edges), so a LiDAR edge is attracted only by image edges
+            of its own orientation.
 
     Returns:
-        One (H, W) float32 map per sigma, each with unit standard deviation.
+        One map per sigma, (H, W) or with ``oriented`` (2, H, W), with unit standard deviation.
     """
     import cv2
 
@@ -37,15 +47,23 @@ def edge_attraction(image: np.ndarray, sigmas: tuple[float, ...]) -> list[np.nda
     grey = cv2.GaussianBlur(grey.astype(np.float32), (0, 0), 1.0)
     gx = cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3)
-    strength = np.sqrt(gx * gx + gy * gy)
-    strength = strength / (np.percentile(strength, 99) + 1e-6)
+    magnitude = np.sqrt(gx * gx + gy * gy)
+    strength = magnitude / (np.percentile(magnitude, 99) + 1e-6)
     np.minimum(strength, 1.0, out=strength)  # saturate: one very strong edge must not dominate
+    parts = [strength]
+    if oriented:
+        parts = [strength * np.abs(g) / (magnitude + 1e-6) for g in (gx, gy)]
     maps = []
     for s in sigmas:
-        near = cv2.GaussianBlur(strength, (0, 0), s)
-        around = cv2.GaussianBlur(strength, (0, 0), 4.0 * s + 4.0)
-        a = near - around
-        maps.append((a / (a.std() + 1e-6)).astype(np.float32))
+        # local contrast of the edge strength: a difference of Gaussians
+        a = np.stack(
+            [
+                cv2.GaussianBlur(q, (0, 0), s) - cv2.GaussianBlur(q, (0, 0), 4.0 * s + 4.0)
+                for q in parts
+            ]
+        )
+        a /= a.std() + 1e-6
+        maps.append((a if oriented else a[0]).astype(np.float32))
     return maps
 
 
@@ -55,6 +73,7 @@ class LidarEdges:
 
     points: np.ndarray  # (M, 3) float32
     weights: np.ndarray  # (M,) float32
+    horizontal: np.ndarray  # (M,) bool: a range jump across rings (roof line), else along a ring
 
 
 def lidar_edges(
@@ -124,7 +143,7 @@ def lidar_edges(
             break
         res *= 2
     rng = np.where(idx >= 0, r[np.maximum(idx, 0)], np.nan)
-    found, behind, strength, frac = [], [], [], []
+    found, behind, strength, frac, across = [], [], [], [], []
     for axis in (1, 0):  # along a ring (vertical edges), then across rings (horizontal edges)
         r0, r1, r2, r3 = (np.roll(rng, -k, axis=axis) for k in (-1, 0, 1, 2))
         i1, i2 = idx, np.roll(idx, -1, axis=axis)
@@ -139,9 +158,13 @@ def lidar_edges(
         behind.append(np.where(r1 < r2, i2, i1)[ok])
         strength.append(jump[ok])
         frac.append(np.full(int(ok.sum()), boundary_shift[1 - axis]))
-    near, far, jump, frac = (np.concatenate(x) for x in (found, behind, strength, frac))
+        across.append(np.full(int(ok.sum()), axis == 0))
+    near, far, jump, frac, across = (
+        np.concatenate(x) for x in (found, behind, strength, frac, across)
+    )
     near, first = np.unique(near, return_index=True)
     weights = jump[first] / (jump[first] + 2.0)
+    horizontal = across[first]
     out = p[near]
     if any(boundary_shift):  # the silhouette lies between the two beams, not on the nearer one
         d_far = p[far[first]] / r[far[first], None]
@@ -152,7 +175,8 @@ def lidar_edges(
         a, b, contrast = _reflectivity_edges(idx, rng, inten, min_jump_m, min_contrast)
         out = np.r_[out, 0.5 * (p[a] + p[b])]  # the boundary lies between the two returns
         weights = np.r_[weights, intensity_weight * np.minimum(contrast, 1.0)]
-    return LidarEdges(out.astype(np.float32), weights.astype(np.float32))
+        horizontal = np.r_[horizontal, np.zeros(len(a), bool)]  # found along a ring
+    return LidarEdges(out.astype(np.float32), weights.astype(np.float32), horizontal)
 
 
 def _range_image(row: np.ndarray, az: np.ndarray, r: np.ndarray, res_deg: float) -> np.ndarray:
