@@ -129,10 +129,7 @@ def prepare(
     for f in frames:
         e = lidar_edges(f.points, f.intensity, **edge_options)
         sigmas = tuple(s * max(f.camera.K[0, 0] / REFERENCE_FOCAL_PX, 0.5) for s in sigmas_px)
-        maps = [
-            torch.from_numpy(m).reshape(1, -1, *m.shape[-2:])
-            for m in edge_attraction(f.image, sigmas, oriented)
-        ]
+        maps = [_side_by_side(m)[None, None] for m in edge_attraction(f.image, sigmas, oriented)]
         cam = CameraTensors.from_model(f.camera, torch.float32)
         out.append(
             FrameCost(
@@ -146,6 +143,14 @@ def prepare(
             )
         )
     return out
+
+
+def _side_by_side(m: np.ndarray) -> torch.Tensor:
+    """(H, W) -> itself; oriented (2, H, W) -> (H, 2 W + 2), the layout of ``FrameCost.maps``."""
+    if m.ndim == 2:
+        return torch.from_numpy(m)
+    gap = np.zeros((m.shape[1], 2), m.dtype)
+    return torch.from_numpy(np.concatenate([m[0], gap, m[1]], axis=1))
 
 
 def alignment_score(data: list[FrameCost], T_cam_lidar: np.ndarray, stage: int = -1) -> float:

@@ -21,11 +21,16 @@ __all__ = ["FrameCost", "cem", "point_scores", "score_poses"]
 
 @dataclasses.dataclass
 class FrameCost:
-    """One frame ready for scoring: edge points (LiDAR frame), weights, maps per scale, camera."""
+    """One frame ready for scoring: edge points (LiDAR frame), weights, maps per scale, camera.
+
+    An oriented attraction map is stored as one image (1, 1, H, 2 W + 2): the vertical-edge
+    channel, two zero columns, the horizontal-edge channel; a horizontal edge point is looked up
+    ``W + 2`` pixels to the right, so one bilinear lookup serves both kinds of points.
+    """
 
     points: torch.Tensor  # (M, 3) float32
     weights: torch.Tensor  # (M,)
-    maps: list[torch.Tensor]  # per scale (1, 1, H, W)
+    maps: list[torch.Tensor]  # per scale (1, 1, H, W), or (1, 1, H, 2 W + 2) oriented
     camera: CameraTensors
     size: tuple[int, int]  # (W, H)
     sigmas: tuple[float, ...]  # blur per stage in this image's pixels
@@ -58,11 +63,14 @@ def point_scores(
         x, y, z = pc.unbind(-1)
         u, v = project_components(x, y, z, d.camera)
         W, H = d.size
-        grid = torch.stack([2 * u / (W - 1) - 1, 2 * v / (H - 1) - 1], -1)[None]
-        grid = torch.where((z > 0.5)[None, ..., None], grid, torch.full_like(grid, 3.0))
-        a = F.grid_sample(d.maps[stage], grid, align_corners=True, padding_mode="zeros")[0]
-        a = torch.where(d.horizontal, a[1], a[0]) if len(a) == 2 else a[0]
-        parts.append(a * w)
+        seen = z > 0.5
+        width = d.maps[stage].shape[-1]
+        if width > W:  # oriented: horizontal edges read the right half (see ``FrameCost.maps``)
+            seen &= (u > -1) & (u < W)  # beyond, zero padding = the gap between the halves
+            u = u + (W + 2) * d.horizontal
+        grid = torch.stack([2 * u / (width - 1) - 1, 2 * v / (H - 1) - 1], -1)[None]
+        a = F.grid_sample(d.maps[stage], grid, align_corners=True, padding_mode="zeros")[0, 0]
+        parts.append(a * seen * w)
         weight_sum += float(w.sum())
     return torch.cat(parts, -1) / max(weight_sum, 1e-9)
 
