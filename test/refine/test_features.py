@@ -91,3 +91,36 @@ def test_oriented_attraction_splits_vertical_from_horizontal_edges():
     assert (
         abs(int(np.argmax(plain[40])) - 100) <= 1 and abs(int(np.argmax(plain[:, 40])) - 90) <= 1
     )
+
+
+def test_edges_along_rings_take_the_orientation_of_their_line():
+    """A kerb crossing the rings at a shallow angle is a horizontal line in the image although
+    each ring finds it as a jump between horizontal neighbours; a pole stays vertical."""
+    from vp2p_ros.refine.features import _shallow
+
+    edge = np.zeros((12, 200), bool)
+    rows = np.arange(12)
+    edge[rows, 20 + 6 * rows] = True  # 6 columns per ring: 1.2 deg across 0.4 deg rings
+    edge[rows, 150] = True  # a pole: the same column in every ring
+    edge[5, 180] = True  # an isolated edge: no line to follow
+    flat = _shallow(edge, col_deg=0.2, row_deg=0.4)
+    assert flat[rows, 20 + 6 * rows].all()
+    assert not flat[rows, 150].any() and not flat[5, 180]
+    assert not flat[~edge].any()  # only edge cells are ever horizontal
+
+
+def test_lidar_edges_find_a_kerb_as_a_horizontal_line(rng):
+    """Flat ground at z = -1.7 with a 15 cm kerb along y = 3 (the road side): seen from the
+    sensor its top edge crosses many rings at a grazing angle."""
+    az = np.radians(np.arange(-60, 60, 0.2))
+    el = np.radians(np.linspace(-25, -2, 40))
+    A, E = np.meshgrid(az, el)
+    d = np.stack([np.cos(E) * np.cos(A), np.cos(E) * np.sin(A), np.sin(E)], -1).reshape(-1, 3)
+    t = -1.7 / d[:, 2]
+    kerb = (t * d[:, 1] > 3.0) & (d[:, 2] < 0)
+    t = np.where(kerb, -1.55 / d[:, 2], t)  # the raised side, 15 cm higher
+    pts = d * t[:, None]
+    e = lidar_edges(pts + rng.normal(0, 0.005, pts.shape))
+    on_kerb = (np.abs(e.points[:, 1] - 3.0) < 0.3) & (e.points[:, 0] > 4) & (e.points[:, 0] < 25)
+    assert on_kerb.sum() > 10
+    assert e.horizontal[on_kerb].mean() > 0.8

@@ -5,15 +5,17 @@ strength), so isolated structural edges attract while uniformly textured regions
 facades) average out instead of pulling every projected point towards them. Split by gradient
 direction (``oriented``), vertical LiDAR edges are drawn only to vertical image edges and
 horizontal ones to horizontal edges: a horizontal image edge crossing a vertical silhouette no
-longer pulls it (on KITTI frame 71 this removed a 4.9 cm bias along the optical axis).
+longer pulls it (on KITTI frame 71 this removed most of a 4.9 cm bias along the optical axis).
+Which channel a LiDAR edge reads assumes the rings run roughly along the image rows (a camera
+upright on the LiDAR, as on vehicle rigs).
 
 LiDAR side: points on range discontinuities, found in a spherical range image of the scan in the
 sensor frame (any beam layout, no ring field needed), in both directions (vertical edges from
-horizontal neighbours, horizontal edges such as roof lines from vertical neighbours; each point
-says which). A jump counts only where it is much larger than the range change on either side,
-so ground seen at grazing angle (a smooth slope in range) is not an edge. The nearer side is
-kept: it is what the camera sees, moved half-way towards the farther beam across rings (where
-the silhouette lies on average).
+horizontal neighbours, horizontal edges such as roof lines from vertical neighbours), each with
+the orientation of its edge line. A jump counts only where it is much larger than the range
+change on either side, so ground seen at grazing angle (a smooth slope in range) is not an edge.
+The nearer side is kept: it is what the camera sees, moved half-way towards the farther beam
+across rings (where the silhouette lies on average).
 """
 
 from __future__ import annotations
@@ -73,7 +75,10 @@ class LidarEdges:
 
     points: np.ndarray  # (M, 3) float32
     weights: np.ndarray  # (M,) float32
-    horizontal: np.ndarray  # (M,) bool: a range jump across rings (roof line), else along a ring
+    # (M,) bool: the edge line runs more horizontally than vertically: every range jump across
+    # rings (a roof line), and an edge found along a ring whose line continues shallowly into
+    # the neighbouring rings (a kerb seen at a grazing angle)
+    horizontal: np.ndarray
 
 
 def lidar_edges(
@@ -143,7 +148,8 @@ def lidar_edges(
             break
         res *= 2
     rng = np.where(idx >= 0, r[np.maximum(idx, 0)], np.nan)
-    found, behind, strength, frac, across = [], [], [], [], []
+    row_deg = (el.max() - el.min()) / max(idx.shape[0] - 1, 1)  # mean spacing of the rings
+    found, behind, strength, frac, flat = [], [], [], [], []
     for axis in (1, 0):  # along a ring (vertical edges), then across rings (horizontal edges)
         r0, r1, r2, r3 = (np.roll(rng, -k, axis=axis) for k in (-1, 0, 1, 2))
         i1, i2 = idx, np.roll(idx, -1, axis=axis)
@@ -158,13 +164,13 @@ def lidar_edges(
         behind.append(np.where(r1 < r2, i2, i1)[ok])
         strength.append(jump[ok])
         frac.append(np.full(int(ok.sum()), boundary_shift[1 - axis]))
-        across.append(np.full(int(ok.sum()), axis == 0))
-    near, far, jump, frac, across = (
-        np.concatenate(x) for x in (found, behind, strength, frac, across)
+        flat.append(np.ones(int(ok.sum()), bool) if axis == 0 else _shallow(ok, res, row_deg)[ok])
+    near, far, jump, frac, flat = (
+        np.concatenate(x) for x in (found, behind, strength, frac, flat)
     )
     near, first = np.unique(near, return_index=True)
     weights = jump[first] / (jump[first] + 2.0)
-    horizontal = across[first]
+    horizontal = flat[first]
     out = p[near]
     if any(boundary_shift):  # the silhouette lies between the two beams, not on the nearer one
         d_far = p[far[first]] / r[far[first], None]
@@ -172,10 +178,12 @@ def lidar_edges(
         d = d_near + frac[first, None] * (d_far - d_near)
         out = d / np.linalg.norm(d, axis=1, keepdims=True) * r[near, None]
     if inten is not None:
-        a, b, contrast = _reflectivity_edges(idx, rng, inten, min_jump_m, min_contrast)
+        ok = _reflectivity_edges(idx, rng, inten, min_jump_m, min_contrast)
+        a, b = idx[ok], np.roll(idx, -1, axis=1)[ok]
+        contrast = np.abs(inten[a] - inten[b])
         out = np.r_[out, 0.5 * (p[a] + p[b])]  # the boundary lies between the two returns
         weights = np.r_[weights, intensity_weight * np.minimum(contrast, 1.0)]
-        horizontal = np.r_[horizontal, np.zeros(len(a), bool)]  # found along a ring
+        horizontal = np.r_[horizontal, _shallow(ok, res, row_deg)[ok]]
     return LidarEdges(out.astype(np.float32), weights.astype(np.float32), horizontal)
 
 
@@ -192,12 +200,30 @@ def _range_image(row: np.ndarray, az: np.ndarray, r: np.ndarray, res_deg: float)
 
 
 def _reflectivity_edges(idx, rng, inten, max_step_m, min_contrast):
-    """Along each ring: neighbours on one surface (range step below ``max_step_m``) whose
-    normalised reflectivity differs by ``min_contrast`` or more -> (index, neighbour, contrast)."""
+    """Along each ring: cells whose right-hand neighbour lies on the same surface (range step
+    below ``max_step_m``) with a normalised reflectivity ``min_contrast`` or more apart."""
     i1, i2 = idx, np.roll(idx, -1, axis=1)
     both = (i1 >= 0) & (i2 >= 0)
-    i1, i2 = i1[both], i2[both]
-    same_surface = np.abs(rng[both] - np.roll(rng, -1, axis=1)[both]) < max_step_m
-    c = np.abs(inten[i1] - inten[i2])
-    ok = same_surface & (c >= min_contrast)
-    return i1[ok], i2[ok], c[ok]
+    same_surface = np.abs(rng - np.roll(rng, -1, axis=1)) < max_step_m
+    c = np.abs(inten[np.maximum(i1, 0)] - inten[np.maximum(i2, 0)])
+    return both & same_surface & (c >= min_contrast)
+
+
+def _shallow(edge: np.ndarray, col_deg: float, row_deg: float, reach: int = 16) -> np.ndarray:
+    """Per cell of a (rows, cols) mask of edges found along the rings: whether the edge line
+    through it runs more horizontally than vertically, judged from where the line continues in
+    the rings above and below (the nearest edge cell within ``reach`` columns, the shift
+    averaged over both). A cell with no such neighbour counts as vertical (a silhouette ends
+    there)."""
+    offsets = sorted(range(-reach, reach + 1), key=abs)
+    total, count = np.zeros(edge.shape), np.zeros(edge.shape)
+    for dr in (1, -1):  # the ring above, the ring below
+        shift, found = np.zeros(edge.shape), np.zeros(edge.shape, bool)
+        for k in offsets:
+            hit = np.roll(edge, (-dr, -k), axis=(0, 1)) & ~found
+            shift[hit] = k * dr  # columns per ring, upwards
+            found |= hit
+        found[-1 if dr == 1 else 0] = False  # no ring beyond the top / bottom one
+        total += np.where(found, shift, 0.0)
+        count += found
+    return edge & (np.abs(total) * col_deg > row_deg * np.maximum(count, 1))
