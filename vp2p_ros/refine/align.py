@@ -70,10 +70,11 @@ class RefineConfig:
             (they cannot come into view; a full 360 deg scan keeps about a third).
         translation_starts: coarsest-stage searches from the prior and from one translation
             spread along +-x, +-y, +-z (up to 7); the best-scoring one goes on. For wide priors:
-            a large start offset can otherwise drag the rotation into a wrong basin (rare with
-            oriented edges: ``test_align.py`` has such a start; 1.4x the time with
-            ``coarse_points``; ``benchmarks/refine.py`` uses 7 in its five-frame regime). On
-            single frames with a narrow prior it does not help.
+            a large start offset can otherwise drag the rotation into a wrong basin (five KITTI
+            frames from <= 10 deg / 50 cm: 85 -> 100 % within 2 deg / 5 cm, 1.4x the time with
+            ``coarse_points``; ``benchmarks/refine.py --single 0 --skip-drift
+            --translation-starts 1``, which uses 7 by default). On single frames with a narrow
+            prior it does not help.
         coarse_points: most edge points (all frames together) the coarsest stage scores; more
             are thinned by a regular stride per frame (0: all). The coarsest blur is wide, so a
             thinned set finds the same basin at a fraction of the cost; the finer stages use
@@ -84,7 +85,7 @@ class RefineConfig:
             blurs barely constrain (translation along the optical axis) the first pass stops
             wherever its shrinking spread left it; the second pass starts wide enough to settle
             at the finer blurs' optimum, nearly the same for every start (five KITTI frames from
-            <= 10 deg / 50 cm: median 2.55 -> 1.51 cm, ``benchmarks/refine.py --single 0
+            <= 10 deg / 50 cm: median 2.55 -> 1.28 cm, ``benchmarks/refine.py --single 0
             --skip-drift [--no-polish]``).
         jackknife: the spatial jackknife added to the covariance (``strips=0``: off).
     """
