@@ -264,8 +264,7 @@ def refine(
         mean, cost = _finer_stages(data, T0, mean, std, cfg, gen, bound, floor, history, cost)
     last = len(cfg.sigmas_px) - 1
     T = retract_pose(T0.double(), mean.double()).numpy()
-    box = 2 * np.r_[[cfg.translation_std_m] * 3, [np.radians(cfg.rotation_std_deg)] * 3]
-    cov = sandwich_covariance(data, T0, mean, max(last - 1, 0), box)
+    cov = sandwich_covariance(data, T0, mean, max(last - 1, 0), bound.double().numpy())
     depths = [in_view_depths(d, T) for d in data]
     cov = cov + np.diag(resolution_floor(data, torch.cat(depths), cfg.resolution_px) ** 2)
     if cfg.jackknife.strips > 1:

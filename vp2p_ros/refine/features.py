@@ -178,11 +178,10 @@ def lidar_edges(
         d = d_near + frac[first, None] * (d_far - d_near)
         out = d / np.linalg.norm(d, axis=1, keepdims=True) * r[near, None]
     if inten is not None:
-        ok = _reflectivity_edges(idx, rng, inten, min_jump_m, min_contrast)
+        ok, contrast = _reflectivity_edges(idx, rng, inten, min_jump_m, min_contrast)
         a, b = idx[ok], np.roll(idx, -1, axis=1)[ok]
-        contrast = np.abs(inten[a] - inten[b])
         out = np.r_[out, 0.5 * (p[a] + p[b])]  # the boundary lies between the two returns
-        weights = np.r_[weights, intensity_weight * np.minimum(contrast, 1.0)]
+        weights = np.r_[weights, intensity_weight * np.minimum(contrast[ok], 1.0)]
         horizontal = np.r_[horizontal, _shallow(ok, res, row_deg)[ok]]
     return LidarEdges(out.astype(np.float32), weights.astype(np.float32), horizontal)
 
@@ -201,12 +200,13 @@ def _range_image(row: np.ndarray, az: np.ndarray, r: np.ndarray, res_deg: float)
 
 def _reflectivity_edges(idx, rng, inten, max_step_m, min_contrast):
     """Along each ring: cells whose right-hand neighbour lies on the same surface (range step
-    below ``max_step_m``) with a normalised reflectivity ``min_contrast`` or more apart."""
+    below ``max_step_m``) with a normalised reflectivity ``min_contrast`` or more apart -> (that
+    mask, the reflectivity difference per cell)."""
     i1, i2 = idx, np.roll(idx, -1, axis=1)
     both = (i1 >= 0) & (i2 >= 0)
     same_surface = np.abs(rng - np.roll(rng, -1, axis=1)) < max_step_m
     c = np.abs(inten[np.maximum(i1, 0)] - inten[np.maximum(i2, 0)])
-    return both & same_surface & (c >= min_contrast)
+    return both & same_surface & (c >= min_contrast), c
 
 
 def _shallow(edge: np.ndarray, col_deg: float, row_deg: float, reach: int = 16) -> np.ndarray:
