@@ -1,5 +1,7 @@
 import numpy as np
+import pytest
 
+from test.conftest import PJLAB, require_shared
 from vp2p_ros.refine import edge_attraction, lidar_edges
 
 
@@ -124,3 +126,56 @@ def test_lidar_edges_find_a_kerb_as_a_horizontal_line(rng):
     on_kerb = (np.abs(e.points[:, 1] - 3.0) < 0.3) & (e.points[:, 0] > 4) & (e.points[:, 0] < 25)
     assert on_kerb.sum() > 10
     assert e.horizontal[on_kerb].mean() > 0.8
+
+
+def _beam_elevations():
+    """A 64-beam layout packed near the horizon: 1/6 deg apart from -6 to +2 deg, 1 and 3 deg
+    apart below and above (like the pjlab rig's sensor)."""
+    dense = np.arange(-6.0, 2.0, 1 / 6)
+    return np.r_[np.arange(-18.0, -6.0, 1.0), dense, np.arange(3.0, 15.0, 3.0)]
+
+
+def test_rows_follow_unevenly_spaced_rings(rng):
+    """Rings closer than the elevation cell each get their own row, in elevation order, with
+    their own spacing; fixed cells would put two or three rings in one row."""
+    from vp2p_ros.refine.features import _rows
+
+    beams = _beam_elevations()
+    beam = rng.integers(0, len(beams), 20000)
+    el = beams[beam] + rng.normal(0, 0.003, len(beam))  # a fixed elevation per beam
+    row, spacing = _rows(el, 0.4)
+    assert row.max() + 1 == len(beams)
+    assert np.array_equal(row, np.argsort(np.argsort(beams))[beam])  # one row per beam
+    dense = np.abs(beams[np.sort(np.unique(beam))] + 2.0) < 3.5  # well inside the dense band
+    assert np.allclose(spacing[dense, 0], 1 / 6, atol=0.03)
+    assert spacing[0, 0] == pytest.approx(1.0, abs=0.05)  # the sparse beams below
+
+
+def test_rows_are_the_rings_of_a_real_uneven_sensor():
+    """The pjlab rig's 64-beam sensor reports each point's ring: the rows found from the
+    elevations alone are those rings."""
+    from vp2p_ros.data.pcd import read_pcd
+    from vp2p_ros.refine.features import _rows
+
+    cloud = read_pcd(require_shared(PJLAB) / "calib.pcd")
+    p = np.stack([cloud["x"], cloud["y"], cloud["z"]], -1).astype(np.float64)
+    r = np.linalg.norm(p, axis=1)
+    keep = np.isfinite(r) & (r > 2.0)
+    el = np.degrees(np.arcsin(p[keep, 2] / r[keep]))
+    row, spacing = _rows(el, 0.4)
+    ring = cloud["ring"][keep]
+    assert row.max() + 1 == len(np.unique(ring)) == 64
+    pairs = np.unique(np.c_[row, ring], axis=0)
+    assert len(pairs) == 64  # every row holds exactly one ring
+    assert spacing.min() < 0.2  # rings 0.17 deg apart near the horizon, closer than a cell
+
+
+def test_rows_fall_back_to_elevation_bands_where_rings_smear(rng):
+    """A multi-head sensor seen from its centre: a ring's elevation changes with range, the
+    histogram has no gaps, so rows are bands of ``res_deg`` (one mean spacing)."""
+    from vp2p_ros.refine.features import _rows
+
+    el = np.repeat(np.linspace(-24.0, 2.0, 64), 300) + rng.uniform(-0.3, 0.3, 64 * 300)
+    row, spacing = _rows(el, 0.4)
+    assert np.isscalar(spacing) and 0.35 < spacing < 0.45
+    assert np.array_equal(row, np.unique(np.floor((el - el.min()) / 0.4), return_inverse=True)[1])

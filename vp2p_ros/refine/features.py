@@ -100,7 +100,9 @@ def lidar_edges(
     Args:
         points: (N, 3) metres, LiDAR frame (x forward, z up, the usual LiDAR convention).
         azimuth_res_deg, elevation_res_deg: cell size of the range image (about the beam
-            spacing; the azimuth cell is doubled while a sparser scan leaves gaps).
+            spacing; the azimuth cell is doubled while a sparser scan leaves gaps; a sensor
+            whose rings have fixed elevations gets one row per ring instead, see
+            :func:`_rows`).
         min_jump_m: smallest range difference that can be an edge (also 5 % of the range).
         ratio: the jump must exceed this times the range change on the far side of both points.
         min_range_m, max_range_m: points outside this range are ignored.
@@ -135,8 +137,7 @@ def lidar_edges(
     p, r = p[keep], r[keep]
     az = np.degrees(np.arctan2(p[:, 1], p[:, 0]))
     el = np.degrees(np.arcsin(np.clip(p[:, 2] / r, -1, 1)))
-    row = np.floor((el - el.min()) / elevation_res_deg).astype(np.int64)
-    row = np.unique(row, return_inverse=True)[1].ravel()  # drop rows between beams
+    row, row_deg = _rows(el, elevation_res_deg)
     # a sparser sensor than the cell size leaves empty cells between neighbours: coarsen until
     # most occupied cells have an occupied right-hand neighbour
     res = azimuth_res_deg
@@ -148,7 +149,6 @@ def lidar_edges(
             break
         res *= 2
     rng = np.where(idx >= 0, r[np.maximum(idx, 0)], np.nan)
-    row_deg = (el.max() - el.min()) / max(idx.shape[0] - 1, 1)  # mean spacing of the rings
     found, behind, strength, frac, flat = [], [], [], [], []
     for axis in (1, 0):  # along a ring (vertical edges), then across rings (horizontal edges)
         r0, r1, r2, r3 = (np.roll(rng, -k, axis=axis) for k in (-1, 0, 1, 2))
@@ -186,6 +186,32 @@ def lidar_edges(
     return LidarEdges(out.astype(np.float32), weights.astype(np.float32), horizontal)
 
 
+def _rows(el: np.ndarray, res_deg: float) -> tuple[np.ndarray, float | np.ndarray]:
+    """Range-image row of each point (by elevation ``el``, degrees) and the elevation spacing
+    of the rows (degrees; per row (rows, 1), or one number).
+
+    Where every beam has a fixed elevation, the rings show as narrow, separated peaks of the
+    elevation histogram: one row per ring, cut half-way between neighbouring rings, however
+    unevenly they are spaced (sensors that pack rings much closer than ``res_deg`` near the
+    horizon would otherwise have two or three rings share a row). Where the rings smear with
+    range (a multi-head sensor seen from its centre, such as KITTI's HDL-64), rows are
+    ``res_deg`` bands of elevation, the empty ones dropped.
+    """
+    fine = 0.02
+    bins = np.arange(el.min(), el.max() + 2 * fine, fine)
+    count = np.histogram(el, bins)[0]
+    step = np.diff(np.r_[0, (count > 0.002 * count.max()).astype(np.int8), 0])
+    start, end = np.flatnonzero(step == 1), np.flatnonzero(step == -1)
+    if len(start) >= 8 and (end - start).max() * fine < 0.5 * res_deg:
+        centre = 0.5 * (bins[start] + bins[end])
+        gap = np.diff(centre)
+        spacing = 0.5 * (np.r_[gap[0], gap] + np.r_[gap, gap[-1]])
+        return np.searchsorted(0.5 * (centre[1:] + centre[:-1]), el), spacing[:, None]
+    row = np.floor((el - el.min()) / res_deg).astype(np.int64)
+    row = np.unique(row, return_inverse=True)[1].ravel()  # drop rows between beams
+    return row, (el.max() - el.min()) / max(int(row.max()), 1)  # mean spacing of the rows
+
+
 def _range_image(row: np.ndarray, az: np.ndarray, r: np.ndarray, res_deg: float) -> np.ndarray:
     """(rows, 360 / res) index of the nearest point per cell, -1 where empty."""
     col = np.floor((az + 180.0) / res_deg).astype(np.int64)
@@ -209,7 +235,7 @@ def _reflectivity_edges(idx, rng, inten, max_step_m, min_contrast):
     return both & same_surface & (c >= min_contrast), c
 
 
-def _shallow(edge: np.ndarray, col_deg: float, row_deg: float, reach: int = 16) -> np.ndarray:
+def _shallow(edge: np.ndarray, col_deg: float, row_deg, reach: int = 16) -> np.ndarray:
     """Per cell of a (rows, cols) mask of edges found along the rings: whether the edge line
     through it runs more horizontally than vertically, judged from where the line continues in
     the rings above and below (the nearest edge cell within ``reach`` columns, the shift
