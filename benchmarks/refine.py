@@ -9,6 +9,7 @@ Run (CPU: about 3 minutes without the drift replays, 15-17 minutes with them)::
     python -m benchmarks.refine --skip-drift --translation-starts 1   # one start in both regimes
     python -m benchmarks.refine --skip-drift --no-polish   # no second pass over the finer blurs
     python -m benchmarks.refine --skip-drift --plain-edges   # edges matched in any orientation
+    python -m benchmarks.refine --skip-drift --mi-weight 0   # no reflectivity-brightness MI
 
 Issue 7's targets, each printed next to its measured value:
 
@@ -290,6 +291,13 @@ def main(argv=None) -> None:
         action="store_true",
         help="match LiDAR edges with image edges of any orientation (prepare(oriented=False))",
     )
+    ap.add_argument(
+        "--mi-weight",
+        type=float,
+        default=default.mi_weight,
+        help="weight of reflectivity-brightness mutual information at the coarsest stage "
+        "(RefineConfig.mi_weight; 0: edges only)",
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=Path("out/bench_refine"))
     args = ap.parse_args(argv)
@@ -298,6 +306,7 @@ def main(argv=None) -> None:
     options = dict(  # RefineConfig fields the flags set, for both regimes
         jackknife=JackknifeConfig(strips=args.jackknife_strips),
         coarse_points=args.coarse_points,
+        mi_weight=args.mi_weight,
     )
     if args.translation_starts is not None:
         options["translation_starts"] = args.translation_starts

@@ -26,9 +26,14 @@ def test_culling_keeps_what_can_come_into_view_and_changes_nothing(frames):
     assert len(kept.points) < 0.5 * len(data[0].points)  # a 360 deg scan: most edges behind
     pc = kept.points.numpy() @ f.T_cam_lidar[:3, :3].T + f.T_cam_lidar[:3, 3]
     assert (pc[:, 2] > 0).all()
+    cue = kept.cue.points.numpy() @ f.T_cam_lidar[:3, :3].T + f.T_cam_lidar[:3, 3]
+    assert (cue[:, 2] > 0).all() and len(cue) < 0.5 * len(data[0].cue.points)  # likewise
     T0 = retract_pose(f.T_cam_lidar, np.r_[0.05, -0.05, 0.05, 0.02, -0.02, 0.02])
-    # coarse_points=0: thinning would pick different strides for the two point sets
-    cfg = RefineConfig(iterations=4, jackknife=JackknifeConfig(strips=0), coarse_points=0)
+    # coarse_points=0: thinning would pick different strides for the two point sets; no mutual
+    # information: its points are a sample of what is in view, which depends on the margin
+    cfg = RefineConfig(
+        iterations=4, jackknife=JackknifeConfig(strips=0), coarse_points=0, mi_weight=0.0
+    )
     culled = refine(data, T0, cfg)
     everything = refine(data, T0, dataclasses.replace(cfg, cull_margin_deg=80.0))
     # out-of-view points add exactly 0 to every candidate: the same ranking, the same answer

@@ -4,7 +4,9 @@ Cost of a pose (:mod:`.cost`, to maximise): the weighted mean, over the LiDAR ed
 frame, of the image edge-attraction map (:func:`edge_attraction`) sampled where the point
 projects, the map of the point's own edge orientation (vertical or horizontal). Frames share the
 extrinsic, so several frames taken while the vehicle moves constrain translation (a single frame
-constrains rotation well and translation poorly).
+constrains rotation well and translation poorly). At the coarsest blur the mutual information of
+LiDAR reflectivity and image brightness (:mod:`.mutual_info`) is added: a second cue over every
+point that keeps the search out of basins where more edges line up but the surfaces disagree.
 
 The search is a cross-entropy method on the ROS-order pose chart around the prior, batched over
 candidate poses in torch: wide at the coarsest blur (to widen the basin beyond a local gradient
@@ -35,6 +37,7 @@ from vp2p_ros.refine.covariance import (
     sandwich_covariance,
 )
 from vp2p_ros.refine.features import edge_attraction, lidar_edges
+from vp2p_ros.refine.mutual_info import intensity_cue
 
 __all__ = [
     "FrameCost",
@@ -88,6 +91,13 @@ class RefineConfig:
             <= 10 deg / 50 cm: median 2.55 -> 1.28 cm, ``benchmarks/refine.py --single 0
             --skip-drift [--no-polish]``).
         jackknife: the spatial jackknife added to the covariance (``strips=0``: off).
+        mi_weight: weight of the mutual information of LiDAR reflectivity and image brightness
+            (:mod:`.mutual_info`, nats) added to the edge cost at the coarsest stage (0: edges
+            only). It keeps the search out of basins where more edges line up but the
+            reflectivity disagrees with the image (the pjlab crossing: from the reference
+            extrinsic, edges alone settle 8 deg / 26 cm away; ``benchmarks/refine.py
+            --mi-weight 0``); frames without intensity take no part.
+        mi_points: most points (all frames together) the mutual information is computed on.
     """
 
     sigmas_px: tuple[float, ...] = (8.0, 4.0, 2.0, 1.0)
@@ -104,6 +114,8 @@ class RefineConfig:
     min_spread: tuple[float, float] = (0.01, 0.1)
     polish_spread: tuple[float, float] = (0.05, 1.0)
     jackknife: JackknifeConfig = JackknifeConfig()
+    mi_weight: float = 3.0
+    mi_points: int = 4000
 
 
 @dataclasses.dataclass
@@ -132,6 +144,9 @@ def prepare(
         sigmas = tuple(s * max(f.camera.K[0, 0] / REFERENCE_FOCAL_PX, 0.5) for s in sigmas_px)
         maps = [_side_by_side(m)[None, None] for m in edge_attraction(f.image, sigmas, oriented)]
         cam = CameraTensors.from_model(f.camera, torch.float32)
+        cue = None
+        if f.intensity is not None:
+            cue = intensity_cue(f.image, f.points, f.intensity, cam, sigmas[0])
         out.append(
             FrameCost(
                 torch.from_numpy(e.points),
@@ -141,6 +156,7 @@ def prepare(
                 (f.camera.width, f.camera.height),
                 sigmas,
                 torch.from_numpy(e.horizontal),
+                cue,
             )
         )
     return out
@@ -170,18 +186,28 @@ def _field_of_view_half_angles(d: FrameCost) -> tuple[float, float]:
 
 
 def cull(data: list[FrameCost], T_prior: np.ndarray, margin_rad: float) -> list[FrameCost]:
-    """The frames with only the edge points whose direction in the camera frame under
-    ``T_prior`` lies within the field of view widened by ``margin_rad`` on each side."""
+    """The frames with only the edge points (and reflectivity points) whose direction in the
+    camera frame under ``T_prior`` lies within the field of view widened by ``margin_rad`` on
+    each side."""
     T = torch.as_tensor(np.asarray(T_prior), dtype=torch.float32)
     out = []
     for d in data:
-        pc = d.points @ T[:3, :3].T + T[:3, 3]
         hx, hy = _field_of_view_half_angles(d)
-        z = pc[:, 2].clamp(min=1e-6)
-        keep = (pc[:, 2] > 0) & (torch.atan(pc[:, 0].abs() / z) < min(hx + margin_rad, 1.55))
-        keep &= torch.atan(pc[:, 1].abs() / z) < min(hy + margin_rad, 1.55)
-        out.append(d.subset(keep))
+        limits = (min(hx + margin_rad, 1.55), min(hy + margin_rad, 1.55))
+        d = d.subset(_in_view(d.points, T, limits))
+        if d.cue is not None:
+            d = dataclasses.replace(d, cue=d.cue.subset(_in_view(d.cue.points, T, limits)))
+        out.append(d)
     return out
+
+
+def _in_view(points: torch.Tensor, T: torch.Tensor, limits: tuple[float, float]) -> torch.Tensor:
+    """(N,) whether each point lies in front of the camera within ``limits`` (rad, half-angles
+    across x and y)."""
+    pc = points @ T[:3, :3].T + T[:3, 3]
+    z = pc[:, 2].clamp(min=1e-6)
+    keep = (pc[:, 2] > 0) & (torch.atan(pc[:, 0].abs() / z) < limits[0])
+    return keep & (torch.atan(pc[:, 1].abs() / z) < limits[1])
 
 
 def thin(data: list[FrameCost], max_points: int) -> list[FrameCost]:
@@ -194,6 +220,13 @@ def thin(data: list[FrameCost], max_points: int) -> list[FrameCost]:
     return [d.subset(slice(None, None, k)) for d in data]
 
 
+def _cap_cues(data: list[FrameCost], max_points: int) -> list[FrameCost]:
+    """The frames with at most ``max_points`` reflectivity points in all, an even share each
+    (a cue's points come in random order, so its first ones are an even sample)."""
+    keep = slice(max(max_points // len(data), 1))
+    return [d if d.cue is None else dataclasses.replace(d, cue=d.cue.subset(keep)) for d in data]
+
+
 def _coarsest_stage(data, T0, std, cfg, gen, bound):
     """Rotation alone, then everything, at the coarsest blur, from the prior and (with
     ``cfg.translation_starts``) from one translation sigma along +x, -x, +y, -y, +z, -z; the
@@ -201,8 +234,9 @@ def _coarsest_stage(data, T0, std, cfg, gen, bound):
 
     Rotation first: it moves every point, translation mostly the near ones, so a wrong
     translation does not yet drag the rotation into a textured basin. Scored on at most
-    ``cfg.coarse_points`` edge points (:func:`thin`)."""
-    data = thin(data, cfg.coarse_points)
+    ``cfg.coarse_points`` edge points (:func:`thin`) and ``cfg.mi_points`` reflectivity
+    points."""
+    data = _cap_cues(thin(data, cfg.coarse_points), cfg.mi_points)
     rot_only = torch.tensor([0.0] * 3 + [1.0] * 3)
     translation_std = float(std[0])
     chains = []

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 from vp2p_ros.camera.projection import CameraTensors, project_components
 from vp2p_ros.geometry import so3_exp
+from vp2p_ros.refine.mutual_info import IntensityCue, mutual_information
 
 __all__ = ["FrameCost", "cem", "point_scores", "score_poses"]
 
@@ -35,6 +36,7 @@ class FrameCost:
     size: tuple[int, int]  # (W, H)
     sigmas: tuple[float, ...]  # blur per stage in this image's pixels
     horizontal: torch.Tensor  # (M,) bool: reads channel 1 of two-channel (oriented) maps
+    cue: IntensityCue | None = None  # reflectivity vs brightness, for the coarsest stage
 
     def subset(self, index) -> FrameCost:
         """The frame with only the edge points ``index`` (a mask or a slice) selects."""
@@ -83,13 +85,17 @@ def score_poses(data: list[FrameCost], T_prior, deltas: torch.Tensor, stage: int
 def cem(data, T_prior, mean, std, stage, cfg, gen, bound):
     """Cross-entropy maximisation of :func:`score_poses` from ``mean`` with per-axis spread
     ``std``, candidates clipped to ``[-bound, bound]``; returns (best delta, its cost, final
-    spread)."""
+    spread). At stage 0 (the coarsest) ``cfg.mi_weight`` times the frames' mutual information
+    (:mod:`.mutual_info`) is added to the cost."""
+    cues = [d.cue for d in data if d.cue is not None] if stage == 0 and cfg.mi_weight else []
     best, best_cost = mean.clone(), -np.inf
     for _ in range(cfg.iterations):
         cand = mean + std * torch.randn(cfg.samples, 6, generator=gen)
         cand = torch.maximum(torch.minimum(cand, bound), -bound)  # stay in the prior's box
         cand[0] = mean
         cost = score_poses(data, T_prior, cand, stage)
+        if cues:
+            cost = cost + cfg.mi_weight * mutual_information(cues, T_prior, cand)
         top = torch.topk(cost, cfg.elite).indices
         if float(cost[top[0]]) > best_cost:
             best, best_cost = cand[top[0]].clone(), float(cost[top[0]])
