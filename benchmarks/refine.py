@@ -298,6 +298,12 @@ def main(argv=None) -> None:
         help="weight of reflectivity-brightness mutual information at the coarsest stage "
         "(RefineConfig.mi_weight; 0: edges only)",
     )
+    ap.add_argument(
+        "--mi-points",
+        type=int,
+        default=default.mi_points,
+        help="points the mutual information is computed on (RefineConfig.mi_points)",
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=Path("out/bench_refine"))
     args = ap.parse_args(argv)
@@ -307,6 +313,7 @@ def main(argv=None) -> None:
         jackknife=JackknifeConfig(strips=args.jackknife_strips),
         coarse_points=args.coarse_points,
         mi_weight=args.mi_weight,
+        mi_points=args.mi_points,
     )
     if args.translation_starts is not None:
         options["translation_starts"] = args.translation_starts

@@ -129,3 +129,5 @@ def test_params_file_matches_the_node_config():
         NodeConfig.from_dict({**params, "sync_slop_s": 0.0})
     with pytest.raises(ValueError, match="refine_translation_starts must be 1-7"):
         NodeConfig.from_dict({**params, "refine_translation_starts": 8})
+    with pytest.raises(ValueError, match="refine_mi_weight must be >= 0"):
+        NodeConfig.from_dict({**params, "refine_mi_weight": float("nan")})

@@ -33,6 +33,8 @@ DESCRIPTIONS = {
     "refine_translation_std_m": "refine: search spread around the prior, translation (m)",
     "refine_translation_starts": "refine: coarsest-stage searches from the prior and +-1 "
     "translation spread per axis (1-7; 7 for a poor initial extrinsic, ~1.4x the time)",
+    "refine_mi_weight": "refine: weight of the LiDAR intensity / image brightness mutual "
+    "information at the coarsest stage (0: edges only, for a LiDAR without useful intensity)",
     "fuse": "fuse accepted estimates over time (SE(3) filter); publish the fused one",
     "drift_nominal": "drift detection against: converged (first converged fusion) | initial | off",
     "drift_threshold": "CUSUM threshold on the NIS for drift_confirmed (suspected at a third)",
@@ -70,6 +72,7 @@ class NodeConfig:
     refine_rotation_std_deg: float = 3.0
     refine_translation_std_m: float = 0.15
     refine_translation_starts: int = 1
+    refine_mi_weight: float = 3.0
     fuse: bool = True
     drift_nominal: str = "converged"
     drift_threshold: float = 40.0
@@ -106,6 +109,8 @@ class NodeConfig:
             errors.append(
                 f"refine_translation_starts must be 1-7, got {self.refine_translation_starts}"
             )
+        if not (self.refine_mi_weight >= 0 and math.isfinite(self.refine_mi_weight)):
+            errors.append(f"refine_mi_weight must be >= 0, got {self.refine_mi_weight}")
         if not (self.tf_republish_hz >= 0 and math.isfinite(self.tf_republish_hz)):
             errors.append(f"tf_republish_hz must be >= 0, got {self.tf_republish_hz}")
         if not self.drift_threshold > 0:

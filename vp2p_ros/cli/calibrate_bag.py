@@ -76,6 +76,13 @@ def _parse(argv=None) -> argparse.Namespace:
         "axis (up to 7; 1: one, ~1.4x faster, enough for a good initial extrinsic). One wrong "
         "first estimate from a poor initial extrinsic becomes the prior of the next ones",
     )
+    g.add_argument(
+        "--mi-weight",
+        type=float,
+        default=RefineConfig().mi_weight,
+        help="weight of the LiDAR intensity / image brightness mutual information at the "
+        "coarsest stage (0: edges only, for a LiDAR without useful intensity)",
+    )
     g.add_argument("--final-frames", type=int, default=10, help="frames of the final joint pass")
     g.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
     return p.parse_args(argv)
@@ -114,6 +121,7 @@ def main(argv=None) -> int:
         rotation_std_deg=args.rotation_std_deg,
         translation_std_m=args.translation_std_m,
         translation_starts=args.translation_starts,
+        mi_weight=args.mi_weight,
     )
     calib = CameraCalibrator(
         RefineEstimator(cfg, window=args.window),

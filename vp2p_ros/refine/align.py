@@ -115,7 +115,7 @@ class RefineConfig:
     polish_spread: tuple[float, float] = (0.05, 1.0)
     jackknife: JackknifeConfig = JackknifeConfig()
     mi_weight: float = 3.0
-    mi_points: int = 4000
+    mi_points: int = 2000
 
 
 @dataclasses.dataclass

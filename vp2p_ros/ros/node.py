@@ -277,6 +277,7 @@ def _estimator_factory(cfg: NodeConfig):
             rotation_std_deg=cfg.refine_rotation_std_deg,
             translation_std_m=cfg.refine_translation_std_m,
             translation_starts=cfg.refine_translation_starts,
+            mi_weight=cfg.refine_mi_weight,
         )
         return lambda: RefineEstimator(rc, window=cfg.refine_window)
     import torch
