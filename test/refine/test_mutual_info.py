@@ -55,3 +55,21 @@ def test_mutual_information_keeps_the_pjlab_crossing_in_its_basin():
         found[w] = (np.degrees(np.linalg.norm(d[3:])), np.linalg.norm(d[:3]))
     assert found[0.0][0] > 2.0
     assert found[3.0][0] < 0.3 and found[3.0][1] < 0.1
+
+
+def test_moving_points_out_of_the_image_does_not_pay():
+    """Few points in view agree with anything by chance (the plug-in estimate grows like
+    (bins - 1)^2 / 2n): on a real KITTI frame the uncorrected estimate scores the camera pitched
+    well away from the scan above the calibration. Corrected and scaled by the fraction in view,
+    the calibration scores above every pose that loses most of the points."""
+    from vp2p_ros.data import load_bundled_frames
+
+    frame = load_bundled_frames(1)[0]
+    cam = CameraTensors.from_model(frame.camera, torch.float32)
+    cue = intensity_cue(frame.image, frame.points, frame.intensity, cam, 8.0).subset(slice(2000))
+    T = torch.as_tensor(frame.T_cam_lidar, dtype=torch.float32)
+    pitch = [0.0, -10.0, -12.0, -15.0, -20.0, 20.0, 25.0]  # deg about the camera's x axis
+    deltas = torch.zeros(len(pitch), 6)
+    deltas[:, 3] = torch.tensor(np.radians(pitch), dtype=torch.float32)
+    mi = mutual_information([cue], T, deltas)
+    assert float(mi[0]) > float(mi[1:].max())

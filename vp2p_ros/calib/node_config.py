@@ -32,7 +32,7 @@ DESCRIPTIONS = {
     "refine_rotation_std_deg": "refine: search spread around the prior, rotation (deg)",
     "refine_translation_std_m": "refine: search spread around the prior, translation (m)",
     "refine_translation_starts": "refine: coarsest-stage searches from the prior and +-1 "
-    "translation spread per axis (1-7; 7 for a poor initial extrinsic, ~1.4x the time)",
+    "translation spread per axis (1-7; 7 for a poor initial extrinsic, about twice the time)",
     "refine_mi_weight": "refine: weight of the LiDAR intensity / image brightness mutual "
     "information at the coarsest stage (0: edges only, for a LiDAR without useful intensity)",
     "fuse": "fuse accepted estimates over time (SE(3) filter); publish the fused one",

@@ -73,8 +73,8 @@ def _parse(argv=None) -> argparse.Namespace:
         type=int,
         default=7,
         help="coarsest-stage searches per estimate from the prior and +-1 translation sigma per "
-        "axis (up to 7; 1: one, ~1.4x faster, enough for a good initial extrinsic). One wrong "
-        "first estimate from a poor initial extrinsic becomes the prior of the next ones",
+        "axis (up to 7; 1: one, about twice as fast, enough for a good initial extrinsic). One "
+        "wrong first estimate from a poor initial extrinsic becomes the prior of the next ones",
     )
     g.add_argument(
         "--mi-weight",

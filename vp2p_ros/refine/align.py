@@ -74,10 +74,9 @@ class RefineConfig:
         translation_starts: coarsest-stage searches from the prior and from one translation
             spread along +-x, +-y, +-z (up to 7); the best-scoring one goes on. For wide priors:
             a large start offset can otherwise drag the rotation into a wrong basin (five KITTI
-            frames from <= 10 deg / 50 cm: 85 -> 100 % within 2 deg / 5 cm, 1.4x the time with
-            ``coarse_points``; ``benchmarks/refine.py --single 0 --skip-drift
-            --translation-starts 1``, which uses 7 by default). On single frames with a narrow
-            prior it does not help.
+            frames from <= 10 deg / 50 cm: 80 -> 100 % within 2 deg / 5 cm, 1.8x the time;
+            ``benchmarks/refine.py --single 0 --skip-drift --translation-starts 1``, which uses
+            7 by default). On single frames with a narrow prior it does not help.
         coarse_points: most edge points (all frames together) the coarsest stage scores; more
             are thinned by a regular stride per frame (0: all). The coarsest blur is wide, so a
             thinned set finds the same basin at a fraction of the cost; the finer stages use
@@ -88,16 +87,19 @@ class RefineConfig:
             blurs barely constrain (translation along the optical axis) the first pass stops
             wherever its shrinking spread left it; the second pass starts wide enough to settle
             at the finer blurs' optimum, nearly the same for every start (five KITTI frames from
-            <= 10 deg / 50 cm: median 2.55 -> 1.28 cm, ``benchmarks/refine.py --single 0
+            <= 10 deg / 50 cm: median 2.51 -> 1.33 cm, ``benchmarks/refine.py --single 0
             --skip-drift [--no-polish]``).
         jackknife: the spatial jackknife added to the covariance (``strips=0``: off).
         mi_weight: weight of the mutual information of LiDAR reflectivity and image brightness
             (:mod:`.mutual_info`, nats) added to the edge cost at the coarsest stage (0: edges
             only). It keeps the search out of basins where more edges line up but the
             reflectivity disagrees with the image (the pjlab crossing: from the reference
-            extrinsic, edges alone settle 8 deg / 26 cm away; ``benchmarks/refine.py
-            --mi-weight 0``); frames without intensity take no part.
-        mi_points: most points (all frames together) the mutual information is computed on.
+            extrinsic edges alone settle 6.0 deg / 52 cm away, with it 0.10 deg / 7.3 cm;
+            ``benchmarks/refine.py --joint 0 --skip-drift [--mi-weight 0]``); frames without
+            intensity take no part.
+        mi_points: most points (all frames together) the mutual information is computed on
+            (``benchmarks/refine.py --skip-drift --mi-points 4000``: single frame 58 instead of
+            56 %, one trial across the 5 cm line; five frames the same, 1.2x the time).
     """
 
     sigmas_px: tuple[float, ...] = (8.0, 4.0, 2.0, 1.0)
