@@ -39,6 +39,19 @@ def test_reflectivity_bins_do_not_depend_on_the_sensor_scale():
     assert counts.max() - counts.min() <= 1  # equal population
 
 
+def test_an_intensity_that_carries_nothing_steers_nothing():
+    """A driver that publishes a constant intensity: the sampled points share one bin, and the
+    estimate is ~0 at the truth and away from it (it cannot pull the search anywhere)."""
+    frame = synthetic_frame(seed=2)
+    cue = _cue(frame, np.zeros_like(frame.intensity)).subset(slice(2000))
+    T = torch.as_tensor(frame.T_cam_lidar, dtype=torch.float32)
+    deltas = torch.zeros(7, 6)
+    deltas[1:, :] = torch.diag(torch.tensor([0.2] * 3 + [np.radians(2.0)] * 3))
+    mi = mutual_information([cue], T, deltas)
+    assert len(torch.unique(cue.bins)) == 1
+    assert float(mi.abs().max()) < 0.01
+
+
 def test_mutual_information_keeps_the_pjlab_crossing_in_its_basin():
     """The distorted 1920x1200 rig at an open crossing (few range edges, a crosswalk): from its
     reference extrinsic the edge cost alone settles degrees away; with reflectivity against

@@ -6,11 +6,15 @@ crosswalk, thin poles), a pose degrees away can line up more edges than the true
 reflectivity of *every* point (lane paint, crosswalk stripes, signs) still agrees with the image
 only near the true pose. Mutual information needs no model of how the two relate (paint is
 bright in both, asphalt dark in both, but no scale or sign is assumed) and scores all points, so
-it is broad and robust, and imprecise (a few cm / tenths of a degree on a single frame); it is
-therefore added to the edge cost at the coarsest stage only.
+it is broad and robust but on its own less precise than the edges; it is therefore added to the
+edge cost at the coarsest stage only.
 
-Reflectivity is binned by rank (equal-population bins, any sensor's scale); brightness by its
-1st-99th percentile range, blurred like the stage's attraction map.
+Reflectivity is binned by rank (equal-population bins over the scan, any sensor's scale);
+brightness by its 1st-99th percentile range, blurred like the stage's attraction map. Equal
+reflectivities are ranked in the cue's random order, so the first points of that order (the
+sample the search uses) fall into the lowest bins of their tie group: a tie group stays nearly
+together, and a constant intensity puts every sampled point in one bin, which carries no
+information (the estimate is 0 at every pose).
 """
 
 from __future__ import annotations
