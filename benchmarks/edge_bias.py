@@ -25,7 +25,7 @@ import dataclasses
 import numpy as np
 from tqdm import tqdm
 
-from benchmarks.refine import errors, random_offset
+from benchmarks.refine import add_cost_flags, errors, random_offset
 from vp2p_ros.data import load_bundled_frames
 from vp2p_ros.data.synthetic import synthetic_sequence
 from vp2p_ros.geometry import retract_pose
@@ -61,18 +61,7 @@ def main(argv=None) -> None:
     ap.add_argument("--streets", type=int, default=6, help="synthetic 5-frame sequences")
     ap.add_argument("--starts", type=int, default=3, help="searches per sequence and placement")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument(
-        "--plain-edges",
-        action="store_true",
-        help="match LiDAR edges with image edges of any orientation (prepare(oriented=False))",
-    )
-    ap.add_argument(
-        "--mi-weight",
-        type=float,
-        default=0.0,
-        help="reflectivity-brightness mutual information at the coarsest stage (default 0: the "
-        "edge cost alone; RefineConfig.mi_weight, the refinement's default, is 3)",
-    )
+    add_cost_flags(ap, mi_weight=0.0)  # the edge cost alone by default
     args = ap.parse_args(argv)
     sets = [("kitti raw 70-74", load_bundled_frames())]
     for s in tqdm(range(1, args.streets + 1), desc="synthetic streets", unit="street"):

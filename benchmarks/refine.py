@@ -249,6 +249,23 @@ def histograms(single, five, out):
     plt.close(fig)
 
 
+def add_cost_flags(ap: argparse.ArgumentParser, mi_weight: float) -> None:
+    """--plain-edges and --mi-weight (default ``mi_weight``): which cost the searches use."""
+    ap.add_argument(
+        "--plain-edges",
+        action="store_true",
+        help="match LiDAR edges with image edges of any orientation (prepare(oriented=False))",
+    )
+    ap.add_argument(
+        "--mi-weight",
+        type=float,
+        default=mi_weight,
+        help="weight of reflectivity-brightness mutual information at the coarsest stage "
+        f"(RefineConfig.mi_weight, the refinement's default {RefineConfig().mi_weight:g}; "
+        f"0: edges alone; default here {mi_weight:g})",
+    )
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--single", type=int, default=45, help="single-frame trials")
@@ -286,18 +303,7 @@ def main(argv=None) -> None:
         action="store_true",
         help="no second pass over the finer stages (RefineConfig.polish_spread = 0)",
     )
-    ap.add_argument(
-        "--plain-edges",
-        action="store_true",
-        help="match LiDAR edges with image edges of any orientation (prepare(oriented=False))",
-    )
-    ap.add_argument(
-        "--mi-weight",
-        type=float,
-        default=default.mi_weight,
-        help="weight of reflectivity-brightness mutual information at the coarsest stage "
-        "(RefineConfig.mi_weight; 0: edges only)",
-    )
+    add_cost_flags(ap, mi_weight=default.mi_weight)
     ap.add_argument(
         "--mi-points",
         type=int,

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from vp2p_ros.camera.projection import CameraTensors, project_components
-from vp2p_ros.geometry import so3_exp
+from vp2p_ros.geometry import retract_pose
 from vp2p_ros.refine.mutual_info import IntensityCue, mutual_information
 
 __all__ = ["FrameCost", "cem", "point_scores", "score_poses"]
@@ -56,12 +56,11 @@ def point_scores(
 ) -> torch.Tensor:
     """Each edge point's weighted contribution to the cost, (B, M_all); sums to
     :func:`score_poses`."""
-    R = so3_exp(deltas[:, 3:]).to(T_prior.dtype) @ T_prior[:3, :3]  # (B, 3, 3)
-    t = T_prior[:3, 3] + deltas[:, :3]  # (B, 3)
+    T = retract_pose(T_prior, deltas)  # (B, 4, 4)
     parts, weight_sum = [], 0.0
     for d in data:
         pts, w = d.points, d.weights
-        pc = torch.einsum("bij,nj->bni", R, pts) + t[:, None, :]  # (B, M, 3)
+        pc = torch.einsum("bij,nj->bni", T[:, :3, :3], pts) + T[:, None, :3, 3]  # (B, M, 3)
         x, y, z = pc.unbind(-1)
         u, v = project_components(x, y, z, d.camera)
         W, H = d.size

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from vp2p_ros.camera.projection import CameraTensors, project_components
-from vp2p_ros.geometry import so3_exp
+from vp2p_ros.geometry import retract_pose
 
 __all__ = ["IntensityCue", "intensity_cue", "mutual_information"]
 
@@ -95,12 +95,11 @@ def mutual_information(cues: list[IntensityCue], T_prior, deltas: torch.Tensor) 
     the image would score higher: each entropy gets the Miller-Madow correction, and the
     fraction in view scales the result (like the edge cost, where a point out of view adds
     nothing), so a pose that sees a handful of points cannot win on chance agreement."""
-    R = so3_exp(deltas[:, 3:]).to(T_prior.dtype) @ T_prior[:3, :3]
-    t = T_prior[:3, 3] + deltas[:, :3]
+    T = retract_pose(T_prior, deltas)  # (B, 4, 4)
     B = len(deltas)
     joint = torch.zeros(B * BINS * BINS)
     for c in cues:
-        pc = torch.einsum("bij,nj->bni", R, c.points) + t[:, None, :]
+        pc = torch.einsum("bij,nj->bni", T[:, :3, :3], c.points) + T[:, None, :3, 3]
         x, y, z = pc.unbind(-1)
         u, v = project_components(x, y, z, c.camera)
         W, H = c.size
