@@ -131,3 +131,5 @@ def test_params_file_matches_the_node_config():
         NodeConfig.from_dict({**params, "refine_translation_starts": 8})
     with pytest.raises(ValueError, match="refine_mi_weight must be >= 0"):
         NodeConfig.from_dict({**params, "refine_mi_weight": float("nan")})
+    with pytest.raises(ValueError, match="refine_min_contrast must be finite"):
+        NodeConfig.from_dict({**params, "refine_min_contrast": float("inf")})

@@ -79,6 +79,15 @@ def test_no_accepted_estimate_exits_2_with_a_report(tmp_path):
     assert "0 single-frame estimates passed the quality gate" in (out / "report.md").read_text()
 
 
+def test_min_contrast_reaches_the_gate(bag, tmp_path):
+    """No alignment is that sharp: every estimate is refused as low contrast, none is fused."""
+    out = tmp_path / "out"
+    argv = [str(bag), "--out", str(out), "--initial-from-ground-truth", "1", "0.05", "0"]
+    assert main([*argv, "--max-frames", "2", "--min-contrast", "1e9"]) == 2
+    assert "0 single-frame estimates passed the quality gate" in (out / "report.md").read_text()
+    assert (out / "frames.csv").read_text().count("low_contrast") == 2
+
+
 def test_clear_errors_for_missing_initial_and_topics(bag, tmp_path):
     with pytest.raises(SystemExit, match="initial extrinsic"):
         main([str(bag), "--out", str(tmp_path / "o")])

@@ -256,9 +256,11 @@ def test_refine_parameters_reach_the_estimator():
         refine_translation_std_m=0.25,
         refine_translation_starts=7,
         refine_mi_weight=0.0,
+        refine_min_contrast=1.6,
     )
     est = _estimator_factory(cfg)()
     assert est.frames.maxlen == 4
     rc = est.config
     assert (rc.rotation_std_deg, rc.translation_std_m, rc.translation_starts) == (5.0, 0.25, 7)
     assert rc.mi_weight == 0.0
+    assert est.min_contrast == 1.6

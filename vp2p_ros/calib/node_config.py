@@ -35,6 +35,8 @@ DESCRIPTIONS = {
     "translation spread per axis (1-7; 7 for a poor initial extrinsic, about twice the time)",
     "refine_mi_weight": "refine: weight of the LiDAR intensity / image brightness mutual "
     "information at the coarsest stage (0: edges only, for a LiDAR without useful intensity)",
+    "refine_min_contrast": "refine: quality floor of the alignment contrast (optimum vs poses "
+    "1 deg / 5 cm away, in cost standard deviations); a result below it is not published",
     "fuse": "fuse accepted estimates over time (SE(3) filter); publish the fused one",
     "drift_nominal": "drift detection against: converged (first converged fusion) | initial | off",
     "drift_threshold": "CUSUM threshold on the NIS for drift_confirmed (suspected at a third)",
@@ -73,6 +75,7 @@ class NodeConfig:
     refine_translation_std_m: float = 0.15
     refine_translation_starts: int = 1
     refine_mi_weight: float = 3.0
+    refine_min_contrast: float = 1.4
     fuse: bool = True
     drift_nominal: str = "converged"
     drift_threshold: float = 40.0
@@ -111,6 +114,8 @@ class NodeConfig:
             )
         if not (self.refine_mi_weight >= 0 and math.isfinite(self.refine_mi_weight)):
             errors.append(f"refine_mi_weight must be >= 0, got {self.refine_mi_weight}")
+        if not math.isfinite(self.refine_min_contrast):
+            errors.append(f"refine_min_contrast must be finite, got {self.refine_min_contrast}")
         if not (self.tf_republish_hz >= 0 and math.isfinite(self.tf_republish_hz)):
             errors.append(f"tf_republish_hz must be >= 0, got {self.tf_republish_hz}")
         if not self.drift_threshold > 0:

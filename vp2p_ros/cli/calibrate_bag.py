@@ -83,6 +83,13 @@ def _parse(argv=None) -> argparse.Namespace:
         help="weight of the LiDAR intensity / image brightness mutual information at the "
         "coarsest stage (0: edges only, for a LiDAR without useful intensity)",
     )
+    g.add_argument(
+        "--min-contrast",
+        type=float,
+        default=RefineEstimator().min_contrast,
+        help="quality floor of an estimate's alignment contrast (optimum vs poses 1 deg / 5 cm "
+        "away, in cost standard deviations); estimates below it are not fused",
+    )
     g.add_argument("--final-frames", type=int, default=10, help="frames of the final joint pass")
     g.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
     return p.parse_args(argv)
@@ -124,7 +131,7 @@ def main(argv=None) -> int:
         mi_weight=args.mi_weight,
     )
     calib = CameraCalibrator(
-        RefineEstimator(cfg, window=args.window),
+        RefineEstimator(cfg, window=args.window, min_contrast=args.min_contrast),
         T_init,
         QualityGate(),
         PoseFusion(),

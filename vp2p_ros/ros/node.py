@@ -279,7 +279,9 @@ def _estimator_factory(cfg: NodeConfig):
             translation_starts=cfg.refine_translation_starts,
             mi_weight=cfg.refine_mi_weight,
         )
-        return lambda: RefineEstimator(rc, window=cfg.refine_window)
+        return lambda: RefineEstimator(
+            rc, window=cfg.refine_window, min_contrast=cfg.refine_min_contrast
+        )
     import torch
 
     from vp2p_ros.calib.vp2p_estimator import Vp2pEstimator
