@@ -45,3 +45,56 @@ def test_refinement_recovers_the_rig_rotation_on_a_synthetic_drive():
     r = refine(frames, T0, RefineConfig())
     d = pose_difference(r.T_cam_lidar, rig.T_cam_lidar)
     assert np.degrees(np.linalg.norm(d[3:])) < 0.5
+
+
+def test_traffic_moves_only_in_the_lidar_scene():
+    """Cars on the road ahead: the camera scene is the street plus the cars, the LiDAR scene the
+    same cars moved along their direction of travel (+x on the right half, -x on the left)."""
+    from vp2p_ros.data.synthetic import random_scene, with_traffic
+
+    scene = random_scene(np.random.default_rng(2))
+    cam, lidar = with_traffic(scene, np.random.default_rng(0), 10.0, 6, 1.5)
+    cam0, lidar0 = with_traffic(scene, np.random.default_rng(0), 10.0, 6, 0.0)
+    k = len(scene.lo)
+    for s in (cam, lidar, cam0, lidar0):
+        np.testing.assert_array_equal(s.lo[:k], scene.lo)  # the street itself never moves
+        assert len(s.lo) == k + 6
+    np.testing.assert_array_equal(cam.lo, cam0.lo)
+    np.testing.assert_array_equal(lidar0.lo, cam0.lo)
+    cars = cam.lo[k:]
+    assert np.all(np.abs(cars[:, 1] + 0.9) < scene.road_half_width)  # on the road
+    assert np.all((cars[:, 0] >= 16.0) & (cars[:, 0] <= 55.0))  # 6-45 m ahead of x = 10
+    forward = np.where(cars[:, 1] + 0.9 < 0, 1.5, -1.5)  # right half drives +x
+    np.testing.assert_allclose(lidar.lo[k:] - cars, np.c_[forward, np.zeros((6, 2))])
+    np.testing.assert_allclose(lidar.hi[k:] - lidar.lo[k:], cam.hi[k:] - cam.lo[k:])
+
+
+def test_the_lidar_sees_a_moved_van_where_the_camera_does_not():
+    """One van 12 m ahead in the camera's scene, 2 m further in the LiDAR's: the image is that
+    of the van at 12 m (up to the pixel noise, drawn after the LiDAR's), the LiDAR's forward
+    ranges are 2 m longer."""
+    from vp2p_ros.data.synthetic import Scene
+
+    def van(x):
+        return Scene(
+            np.array([[x, -0.9, 0.0]]),
+            np.array([[x + 4.0, 0.9, 2.5]]),  # a van: the level beams hit its back
+            np.array([[0.8, 0.2, 0.2]]),
+            np.array([[1.0, 0.0, 0.0]]),
+        )
+
+    here = synthetic_frame(1, SMALL, van(12.0))
+    moved = synthetic_frame(1, SMALL, van(12.0), lidar_scene=van(14.0))
+    far = synthetic_frame(1, SMALL, van(14.0))
+
+    def differ(a, b):
+        return np.abs(a.image.astype(int) - b.image.astype(int)).max(2)
+
+    assert np.percentile(differ(here, moved), 99.9) < 15 < differ(here, far).max()
+
+    def ahead(f):  # range of the returns straight ahead, level with the LiDAR
+        p = f.points
+        m = (np.abs(np.arctan2(p[:, 1], p[:, 0])) < 0.02) & (np.abs(p[:, 2]) < 0.3) & (p[:, 0] > 0)
+        return np.median(p[m, 0])
+
+    assert abs(ahead(here) - 12.0) < 0.1 and abs(ahead(moved) - 14.0) < 0.1

@@ -9,6 +9,12 @@ they would in a real street, and the camera-LiDAR task is learnable (and refinem
 
     frame = synthetic_frame(seed=3)                   # a Frame with T_cam_lidar, like KITTI's
     frames = synthetic_sequence(seed=3, num=5)        # the rig driving forward at 10 Hz
+    frames = synthetic_sequence(3, 5, traffic=4, traffic_offset_m=1.0)   # cars that move
+
+Moving objects: ``synthetic_frame(lidar_scene=...)`` lets the LiDAR see another scene than the
+camera; :func:`with_traffic` builds such a pair, cars on the road that the LiDAR sees a little
+further along their direction of travel (a car that moved between the exposure and the moment
+the LiDAR swept past it).
 """
 
 from __future__ import annotations
@@ -21,7 +27,14 @@ from vp2p_ros.camera import CameraModel
 from vp2p_ros.data.frame import Frame
 from vp2p_ros.geometry import make_transform, rpy_to_matrix
 
-__all__ = ["Scene", "SyntheticRig", "random_scene", "synthetic_frame", "synthetic_sequence"]
+__all__ = [
+    "Scene",
+    "SyntheticRig",
+    "random_scene",
+    "synthetic_frame",
+    "synthetic_sequence",
+    "with_traffic",
+]
 
 
 @dataclasses.dataclass
@@ -117,6 +130,35 @@ def random_scene(rng: np.random.Generator, length: float = 120.0) -> Scene:
     )
 
 
+def with_traffic(
+    scene: Scene, rng: np.random.Generator, x: float, count: int, offset_m: float
+) -> tuple[Scene, Scene]:
+    """(camera scene, LiDAR scene): ``scene`` plus ``count`` cars driving on the road 6-45 m
+    ahead of ``x``, on the right half in the rig's direction (+x) and on the left half against
+    it; in the LiDAR scene each car is ``offset_m`` further along its direction of travel."""
+    half = scene.road_half_width
+    lane = rng.choice([-1.0, 1.0], count)  # -1: right half, driving +x; +1: left, oncoming
+    y = lane * rng.uniform(0.3, 0.6, count) * half
+    front = x + rng.uniform(6.0, 45.0, count)
+    size = np.stack(
+        [rng.uniform(3.8, 5.0, count), np.full(count, 1.8), rng.uniform(1.4, 2.2, count)], 1
+    )
+    lo = np.stack([front, y - 0.9, np.zeros(count)], 1)
+    colour, texture = rng.uniform(0.1, 0.9, (count, 3)), np.tile([1.0, 0.0, 0.0], (count, 1))
+
+    def plus(shift):
+        moved = lo + np.outer(-lane * shift, [1.0, 0.0, 0.0])
+        return dataclasses.replace(
+            scene,
+            lo=np.r_[scene.lo, moved],
+            hi=np.r_[scene.hi, moved + size],
+            albedo=np.r_[scene.albedo, colour],
+            texture=np.r_[scene.texture, texture],
+        )
+
+    return plus(0.0), plus(offset_m)
+
+
 def _cast(scene: Scene, origin: np.ndarray, dirs: np.ndarray, max_range: float):
     """Nearest hit per ray: distance (inf: none), object (-1 ground, -2 sky), normal, point."""
     inv = 1.0 / np.where(np.abs(dirs) < 1e-12, 1e-12, dirs)
@@ -183,19 +225,22 @@ def synthetic_frame(
     scene: Scene | None = None,
     x: float = 0.0,
     stamp_ns: int = 0,
+    lidar_scene: Scene | None = None,
 ) -> Frame:
     """One frame of the rig standing at ``x`` (m) on the street of ``random_scene(seed)``.
 
     The LiDAR frame is the vehicle frame moved up by ``lidar_height``; ``T_cam_lidar`` is the
-    rig's. The image is lit by a fixed sun with a sky gradient where nothing is hit.
+    rig's. The image is lit by a fixed sun with a sky gradient where nothing is hit. The LiDAR
+    sees ``lidar_scene`` where given (objects that moved between the two sensors' captures).
     """
     rng = np.random.default_rng(seed)
     scene = random_scene(rng) if scene is None else scene
+    seen = scene if lidar_scene is None else lidar_scene
     lidar_origin = np.array([x, 0.0, rig.lidar_height])
     dirs = _lidar_directions(rig)
-    t, obj, normal, p = _cast(scene, lidar_origin, dirs, rig.max_range_m)
+    t, obj, normal, p = _cast(seen, lidar_origin, dirs, rig.max_range_m)
     hit = np.isfinite(t)
-    refl = _reflectance(scene, obj[hit], p[hit])
+    refl = _reflectance(seen, obj[hit], p[hit])
     cos = np.abs((normal[hit] * dirs[hit]).sum(1))
     intensity = np.clip(refl * (0.3 + 0.7 * cos) + rng.normal(0, 0.02, hit.sum()), 0, 1)
     rng_noise = rng.normal(0, rig.range_noise_m, hit.sum())
@@ -241,16 +286,20 @@ def synthetic_sequence(
     speed_mps: float = 8.0,
     rate_hz: float = 10.0,
     rig: SyntheticRig = SyntheticRig(),
+    traffic: int = 0,
+    traffic_offset_m: float = 0.0,
 ) -> list[Frame]:
-    """``num`` frames of the rig driving forward along one seeded street."""
-    scene = random_scene(np.random.default_rng(seed))
-    return [
-        synthetic_frame(
-            seed * 1000 + i,
-            rig,
-            scene,
-            x=i * speed_mps / rate_hz,
-            stamp_ns=10**9 + round(i * 1e9 / rate_hz),
-        )
-        for i in range(num)
-    ]
+    """``num`` frames of the rig driving forward along one seeded street; with ``traffic``,
+    each frame has that many cars of its own on the road (:func:`with_traffic`), the LiDAR
+    seeing each ``traffic_offset_m`` further along its way."""
+    rng = np.random.default_rng(seed)
+    scene = random_scene(rng)
+    frames = []
+    for i in range(num):
+        x = i * speed_mps / rate_hz
+        camera_scene, lidar_scene = scene, None
+        if traffic:
+            camera_scene, lidar_scene = with_traffic(scene, rng, x, traffic, traffic_offset_m)
+        stamp = 10**9 + round(i * 1e9 / rate_hz)
+        frames.append(synthetic_frame(seed * 1000 + i, rig, camera_scene, x, stamp, lidar_scene))
+    return frames
