@@ -47,26 +47,28 @@ def test_refinement_recovers_the_rig_rotation_on_a_synthetic_drive():
     assert np.degrees(np.linalg.norm(d[3:])) < 0.5
 
 
-def test_traffic_moves_only_in_the_lidar_scene():
-    """Cars on the road ahead: the camera scene is the street plus the cars, the LiDAR scene the
-    same cars moved along their direction of travel (+x on the right half, -x on the left)."""
-    from vp2p_ros.data.synthetic import random_scene, with_traffic
+def test_traffic_drives_along_the_road():
+    """Cars in the middle of either half of the road, 6-60 m ahead at time 0, each driving its
+    own way (+x on the right half, oncoming on the left) at about the given speed; the street
+    itself never moves."""
+    from vp2p_ros.data.synthetic import random_scene, random_traffic
 
     scene = random_scene(np.random.default_rng(2))
-    cam, lidar = with_traffic(scene, np.random.default_rng(0), 10.0, 6, 1.5)
-    cam0, lidar0 = with_traffic(scene, np.random.default_rng(0), 10.0, 6, 0.0)
-    k = len(scene.lo)
-    for s in (cam, lidar, cam0, lidar0):
-        np.testing.assert_array_equal(s.lo[:k], scene.lo)  # the street itself never moves
-        assert len(s.lo) == k + 6
-    np.testing.assert_array_equal(cam.lo, cam0.lo)
-    np.testing.assert_array_equal(lidar0.lo, cam0.lo)
-    cars = cam.lo[k:]
-    assert np.all(np.abs(cars[:, 1] + 0.9) < scene.road_half_width)  # on the road
-    assert np.all((cars[:, 0] >= 16.0) & (cars[:, 0] <= 55.0))  # 6-45 m ahead of x = 10
-    forward = np.where(cars[:, 1] + 0.9 < 0, 1.5, -1.5)  # right half drives +x
-    np.testing.assert_allclose(lidar.lo[k:] - cars, np.c_[forward, np.zeros((6, 2))])
-    np.testing.assert_allclose(lidar.hi[k:] - lidar.lo[k:], cam.hi[k:] - cam.lo[k:])
+    cars = random_traffic(scene, np.random.default_rng(0), 8, 10.0)
+    k, y = len(scene.lo), cars.lo[:, 1] + 0.9  # each car's centre line
+    assert np.all((np.abs(y) > 0.3 * scene.road_half_width) & (np.abs(y) < scene.road_half_width))
+    assert np.all((cars.lo[:, 0] >= 6.0) & (cars.lo[:, 0] <= 60.0))
+    assert np.all(np.sign(cars.speed) == -np.sign(y))  # right half (y < 0) drives +x
+    assert np.all((np.abs(cars.speed) >= 8.0) & (np.abs(cars.speed) <= 12.0))
+    now, later = cars.at(scene, 0.0), cars.at(scene, 0.05)
+    for s in (now, later):
+        np.testing.assert_array_equal(s.lo[:k], scene.lo)
+        np.testing.assert_allclose(s.hi[k:] - s.lo[k:], cars.size)
+    np.testing.assert_allclose(
+        later.lo[k:] - now.lo[k:], np.c_[0.05 * cars.speed, np.zeros((8, 2))]
+    )
+    parked = random_traffic(scene, np.random.default_rng(0), 8, 0.0)
+    np.testing.assert_array_equal(parked.at(scene, 3.0).lo, parked.at(scene, 0.0).lo)
 
 
 def test_the_lidar_sees_a_moved_van_where_the_camera_does_not():

@@ -9,12 +9,12 @@ they would in a real street, and the camera-LiDAR task is learnable (and refinem
 
     frame = synthetic_frame(seed=3)                   # a Frame with T_cam_lidar, like KITTI's
     frames = synthetic_sequence(seed=3, num=5)        # the rig driving forward at 10 Hz
-    frames = synthetic_sequence(3, 5, traffic=4, traffic_offset_m=1.0)   # cars that move
+    frames = synthetic_sequence(3, 5, traffic=6, lidar_delay_s=0.05)   # cars that move
 
 Moving objects: ``synthetic_frame(lidar_scene=...)`` lets the LiDAR see another scene than the
-camera; :func:`with_traffic` builds such a pair, cars on the road that the LiDAR sees a little
-further along their direction of travel (a car that moved between the exposure and the moment
-the LiDAR swept past it).
+camera. :class:`Traffic` (cars driving along the road, :func:`random_traffic`) gives both: the
+camera sees a car where it is at the exposure, the LiDAR where it is when the LiDAR sweeps past
+it, ``lidar_delay_s`` later.
 """
 
 from __future__ import annotations
@@ -30,10 +30,11 @@ from vp2p_ros.geometry import make_transform, rpy_to_matrix
 __all__ = [
     "Scene",
     "SyntheticRig",
+    "Traffic",
     "random_scene",
+    "random_traffic",
     "synthetic_frame",
     "synthetic_sequence",
-    "with_traffic",
 ]
 
 
@@ -130,33 +131,42 @@ def random_scene(rng: np.random.Generator, length: float = 120.0) -> Scene:
     )
 
 
-def with_traffic(
-    scene: Scene, rng: np.random.Generator, x: float, count: int, offset_m: float
-) -> tuple[Scene, Scene]:
-    """(camera scene, LiDAR scene): ``scene`` plus ``count`` cars driving on the road 6-45 m
-    ahead of ``x``, on the right half in the rig's direction (+x) and on the left half against
-    it; in the LiDAR scene each car is ``offset_m`` further along its direction of travel."""
-    half = scene.road_half_width
+@dataclasses.dataclass(frozen=True)
+class Traffic:
+    """Cars driving along the road: box corners at time 0 and speed along x (m/s; +: the rig's
+    direction, on the right half of the road; -: oncoming, on the left half)."""
+
+    lo: np.ndarray  # (K, 3)
+    size: np.ndarray  # (K, 3)
+    speed: np.ndarray  # (K,)
+    albedo: np.ndarray  # (K, 3)
+
+    def at(self, scene: Scene, t: float) -> Scene:
+        """``scene`` with the cars where they are at time ``t`` (s)."""
+        lo = self.lo + np.outer(self.speed * t, [1.0, 0.0, 0.0])
+        plain = np.tile([1.0, 0.0, 0.0], (len(lo), 1))
+        return dataclasses.replace(
+            scene,
+            lo=np.r_[scene.lo, lo],
+            hi=np.r_[scene.hi, lo + self.size],
+            albedo=np.r_[scene.albedo, self.albedo],
+            texture=np.r_[scene.texture, plain],
+        )
+
+
+def random_traffic(
+    scene: Scene, rng: np.random.Generator, count: int, speed_mps: float
+) -> Traffic:
+    """``count`` cars 6-60 m ahead of the street's start at time 0, in the middle of either half
+    of the road, each at ``speed_mps`` +-20 % (0: parked in the lanes)."""
     lane = rng.choice([-1.0, 1.0], count)  # -1: right half, driving +x; +1: left, oncoming
-    y = lane * rng.uniform(0.3, 0.6, count) * half
-    front = x + rng.uniform(6.0, 45.0, count)
+    y = lane * rng.uniform(0.4, 0.6, count) * scene.road_half_width
+    lo = np.stack([rng.uniform(6.0, 60.0, count), y - 0.9, np.zeros(count)], 1)
     size = np.stack(
         [rng.uniform(3.8, 5.0, count), np.full(count, 1.8), rng.uniform(1.4, 2.2, count)], 1
     )
-    lo = np.stack([front, y - 0.9, np.zeros(count)], 1)
-    colour, texture = rng.uniform(0.1, 0.9, (count, 3)), np.tile([1.0, 0.0, 0.0], (count, 1))
-
-    def plus(shift):
-        moved = lo + np.outer(-lane * shift, [1.0, 0.0, 0.0])
-        return dataclasses.replace(
-            scene,
-            lo=np.r_[scene.lo, moved],
-            hi=np.r_[scene.hi, moved + size],
-            albedo=np.r_[scene.albedo, colour],
-            texture=np.r_[scene.texture, texture],
-        )
-
-    return plus(0.0), plus(offset_m)
+    speed = -lane * speed_mps * rng.uniform(0.8, 1.2, count)
+    return Traffic(lo, size, speed, rng.uniform(0.1, 0.9, (count, 3)))
 
 
 def _cast(scene: Scene, origin: np.ndarray, dirs: np.ndarray, max_range: float):
@@ -287,19 +297,23 @@ def synthetic_sequence(
     rate_hz: float = 10.0,
     rig: SyntheticRig = SyntheticRig(),
     traffic: int = 0,
-    traffic_offset_m: float = 0.0,
+    traffic_speed_mps: float = 10.0,
+    lidar_delay_s: float = 0.0,
 ) -> list[Frame]:
     """``num`` frames of the rig driving forward along one seeded street; with ``traffic``,
-    each frame has that many cars of its own on the road (:func:`with_traffic`), the LiDAR
-    seeing each ``traffic_offset_m`` further along its way."""
+    that many cars drive on it (:func:`random_traffic`), and the LiDAR sees them
+    ``lidar_delay_s`` later than the camera does (a car at 10 m/s and 50 ms: 0.5 m further)."""
     rng = np.random.default_rng(seed)
     scene = random_scene(rng)
+    cars = random_traffic(scene, rng, traffic, traffic_speed_mps) if traffic else None
     frames = []
     for i in range(num):
-        x = i * speed_mps / rate_hz
+        t = i / rate_hz
         camera_scene, lidar_scene = scene, None
-        if traffic:
-            camera_scene, lidar_scene = with_traffic(scene, rng, x, traffic, traffic_offset_m)
-        stamp = 10**9 + round(i * 1e9 / rate_hz)
-        frames.append(synthetic_frame(seed * 1000 + i, rig, camera_scene, x, stamp, lidar_scene))
+        if cars is not None:
+            camera_scene, lidar_scene = cars.at(scene, t), cars.at(scene, t + lidar_delay_s)
+        stamp = 10**9 + round(t * 1e9)
+        frames.append(
+            synthetic_frame(seed * 1000 + i, rig, camera_scene, t * speed_mps, stamp, lidar_scene)
+        )
     return frames
