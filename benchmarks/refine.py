@@ -157,18 +157,24 @@ def joint(frames, n, rng, options, oriented):
     return rows
 
 
+def node_pipeline(T_start: np.ndarray) -> CameraCalibrator:
+    """The node's per-camera pipeline with its default parameters: refinement on a window of 3
+    frames, quality gate, fusion, drift detection against the first converged fusion."""
+    return CameraCalibrator(
+        RefineEstimator(RefineConfig(), window=3),
+        T_start,
+        QualityGate(),
+        PoseFusion(),
+        DriftDetector(),
+    )
+
+
 def replay(frames, n, step, at):
     """Loop ``frames`` for ``n`` frames; from frame ``at`` the LiDAR frame is moved by ``step``
     (points p -> exp(step) p, so the true T_cam_lidar becomes T @ exp(step)^-1)."""
     T_gt = frames[0].T_cam_lidar
     moved = se3_exp(np.asarray(step, float))
-    calib = CameraCalibrator(
-        RefineEstimator(RefineConfig(), window=3),
-        retract_pose(T_gt, np.r_[0.05, -0.05, 0.05, 0.01, -0.01, 0.01]),
-        QualityGate(),
-        PoseFusion(),
-        DriftDetector(),
-    )
+    calib = node_pipeline(retract_pose(T_gt, np.r_[0.05, -0.05, 0.05, 0.01, -0.01, 0.01]))
     states, cusum = [], []
     for k in range(n):
         f = frames[k % len(frames)]

@@ -312,8 +312,6 @@ def synthetic_sequence(
         camera_scene, lidar_scene = scene, None
         if cars is not None:
             camera_scene, lidar_scene = cars.at(scene, t), cars.at(scene, t + lidar_delay_s)
-        stamp = 10**9 + round(t * 1e9)
-        frames.append(
-            synthetic_frame(seed * 1000 + i, rig, camera_scene, t * speed_mps, stamp, lidar_scene)
-        )
+        x, stamp = i * speed_mps / rate_hz, 10**9 + round(i * 1e9 / rate_hz)
+        frames.append(synthetic_frame(seed * 1000 + i, rig, camera_scene, x, stamp, lidar_scene))
     return frames
