@@ -122,6 +122,22 @@ def test_calibrator_fuses_then_watches_for_drift(rng):
     np.testing.assert_allclose(est.priors[0], np.eye(4))
 
 
+def test_a_refused_estimate_keeps_the_drift_alarm(rng):
+    """While drift is confirmed, a frame whose estimate fails the quality gate reports the alarm
+    too (it was reported as converged: /diagnostics said ERROR, ~/estimate CONVERGED)."""
+    T_step = retract_pose(T_TRUE, np.r_[0, 0, 0, np.radians(1.0), 0, 0])
+    poses = [noisy(rng, T_TRUE) for _ in range(40)] + [noisy(rng, T_step) for _ in range(12)]
+    est = Scripted(poses)
+    calib = CameraCalibrator(est, T_TRUE, QualityGate(), PoseFusion(), DriftDetector())
+    outs = [calib.process(None) for _ in range(52)]
+    assert outs[-1].state == STATES["drift_confirmed"]
+    est.poses.append(noisy(rng, T_step))
+    calib.gate = QualityGate(min_inliers=1000)  # the next estimate (400 inliers) is refused
+    refused = calib.process(None)
+    assert not refused.accepted and refused.state == STATES["drift_confirmed"]
+    assert calib.diagnostics()[0] == 2
+
+
 def test_a_provisional_nominal_is_recentred_a_given_one_is_tested(rng):
     off = retract_pose(T_TRUE, np.r_[0, 0, 0, 0, 0, np.radians(1.0)])
     for recenter, alarm in ((True, False), (False, True)):

@@ -100,8 +100,7 @@ class CameraCalibrator:
             self.last_latency_s = est.latency_s
             if not passed:
                 self.rejected += 1
-                state = STATES["converged"] if self.current is not None else STATES["initializing"]
-                return Outcome(est, False, reason, state, est)
+                return Outcome(est, False, reason, self._state_without(est), est)
             self.accepted += 1
             if self.fusion is None:
                 self.current = est
@@ -125,6 +124,15 @@ class CameraCalibrator:
             self.drift.set_nominal(f.T, f.covariance, recenter=True)
         self.current = fused
         return Outcome(fused, True, "passed", self._drift_state(est), est, self._drift_delta())
+
+    def _state_without(self, est: Estimate) -> int:
+        """The state after an estimate that is not used: unchanged (a drift alarm stays
+        raised while estimates are refused)."""
+        if self.current is None:
+            return STATES["initializing"]
+        if self.drift is None or self.drift.state == "nominal":
+            return STATES["converged"]
+        return STATES[self.drift.state]
 
     def _drift_state(self, est: Estimate) -> int:
         if self.drift is None:
