@@ -26,7 +26,7 @@ import argparse
 import numpy as np
 from tqdm import tqdm
 
-from benchmarks.refine import errors, node_pipeline, random_offset
+from benchmarks.refine import CHI2_6_95, errors, node_pipeline, random_offset
 from vp2p_ros.calib.pipeline import STATES
 from vp2p_ros.data.synthetic import synthetic_sequence
 from vp2p_ros.geometry import retract_pose
@@ -66,7 +66,8 @@ def run(streets: int, starts: int, cars: int, seed: int) -> dict[str, np.ndarray
 def through_the_node(streets: int, num: int, cars: int, seed: int) -> list[tuple]:
     """Per street and condition (no traffic; 10 m/s with the LiDAR 50 ms late), the node's
     pipeline over ``num`` frames from the same seeded start <= 2 deg / 10 cm: (street,
-    condition, fused error cm, deg, estimates accepted, frames in a drift state)."""
+    condition, fused error cm, deg, its NEES under the published covariance, estimates
+    accepted, frames in a drift state)."""
     rows = []
     todo = [(s, c) for s in range(1, streets + 1) for c in (CONDITIONS[0], CONDITIONS[3])]
     for s, (label, traffic, speed, delay) in tqdm(todo, desc="node drives", unit="drive"):
@@ -78,8 +79,11 @@ def through_the_node(streets: int, num: int, cars: int, seed: int) -> list[tuple
         calib = node_pipeline(retract_pose(T_gt, start))
         alarms = (STATES["drift_suspected"], STATES["drift_confirmed"])
         drifting = sum(calib.process(f).state in alarms for f in frames)
-        rot, tr = (np.nan, np.nan) if calib.fusion.T is None else errors(calib.fusion.T, T_gt)[:2]
-        rows.append((s, label, 100 * tr, rot, calib.accepted, drifting))
+        rot = tr = nees = np.nan
+        if calib.fusion.T is not None:
+            rot, tr, d = errors(calib.fusion.T, T_gt)
+            nees = d @ np.linalg.solve(calib.fusion.covariance, d)
+        rows.append((s, label, 100 * tr, rot, nees, calib.accepted, drifting))
     return rows
 
 
@@ -103,10 +107,11 @@ def main(argv=None) -> None:
         )
         print(
             f"{'street':>6s} {'condition':26s} {'fused cm':>9s} {'fused deg':>10s} "
-            f"{'accepted':>9s} {'drift frames':>13s}"
+            f"{'NEES':>6s} {'accepted':>9s} {'drift frames':>13s}"
         )
-        for s, label, tr, rot, acc, drifting in rows:
-            print(f"{s:6d} {label:26s} {tr:9.2f} {rot:10.3f} {acc:9d} {drifting:13d}")
+        for s, label, tr, rot, nees, acc, drifting in rows:
+            print(f"{s:6d} {label:26s} {tr:9.2f} {rot:10.3f} {nees:6.1f} {acc:9d} {drifting:13d}")
+        print(f"NEES: the fused error under the published covariance (95 %: {CHI2_6_95})")
 
 
 def report(res: dict[str, np.ndarray], args) -> None:
