@@ -1,9 +1,18 @@
+import dataclasses
+
 import numpy as np
 import pytest
 
 from vp2p_ros.data.synthetic import SyntheticRig, synthetic_frame, synthetic_sequence
-from vp2p_ros.geometry import pose_difference, retract_pose, transform_points
-from vp2p_ros.refine import RefineConfig, refine
+from vp2p_ros.geometry import (
+    inverse_transform,
+    pose_difference,
+    retract_pose,
+    se3_exp,
+    transform_points,
+)
+from vp2p_ros.refine import RefineConfig, prepare, refine
+from vp2p_ros.refine.align import alignment_score
 
 SMALL = SyntheticRig(width=620, height=188, focal=360.0, beams=32, azimuth_step_deg=0.4)
 
@@ -100,3 +109,24 @@ def test_the_lidar_sees_a_moved_van_where_the_camera_does_not():
         return np.median(p[m, 0])
 
     assert abs(ahead(here) - 12.0) < 0.1 and abs(ahead(moved) - 14.0) < 0.1
+
+
+def test_a_drifted_mount_is_rendered_where_its_extrinsic_says():
+    """A rig whose LiDAR frame moved by 1 deg of yaw and 15 cm: its extrinsic is
+    T @ exp(step)^-1, the LiDAR sees the street exactly as before (it did not move on the
+    vehicle), and the image is the camera's new view: the edges line up under the new
+    extrinsic, not the old one. A drive can switch to it part-way with ``start``."""
+    step = (0.15, 0.0, 0.0, 0.0, 0.0, np.radians(1.0))
+    moved = dataclasses.replace(SMALL, extrinsic_step=step)
+    np.testing.assert_allclose(
+        moved.T_cam_lidar, SMALL.T_cam_lidar @ inverse_transform(se3_exp(np.array(step)))
+    )
+    before, after = synthetic_sequence(2, 2, rig=SMALL), synthetic_sequence(2, 2, rig=moved, start=1)
+    assert len(after) == 1 and after[0].name == before[1].name
+    np.testing.assert_array_equal(after[0].points, before[1].points)
+    np.testing.assert_allclose(after[0].T_cam_lidar, moved.T_cam_lidar)
+    sigmas = RefineConfig().sigmas_px
+    d_before, d_after = prepare(before[1:], sigmas), prepare(after, sigmas)
+    new, old = moved.T_cam_lidar, SMALL.T_cam_lidar
+    assert alignment_score(d_after, new) > 1.5 * alignment_score(d_after, old)
+    assert alignment_score(d_before, old) > 1.5 * alignment_score(d_before, new)

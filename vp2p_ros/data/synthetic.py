@@ -25,7 +25,7 @@ import numpy as np
 
 from vp2p_ros.camera import CameraModel
 from vp2p_ros.data.frame import Frame
-from vp2p_ros.geometry import make_transform, rpy_to_matrix
+from vp2p_ros.geometry import inverse_transform, make_transform, rpy_to_matrix, se3_exp
 
 __all__ = [
     "Scene",
@@ -65,6 +65,10 @@ class SyntheticRig:
     # T_cam_lidar as xyz + rpy of the camera-from-LiDAR rotation (KITTI-like: camera 27 cm ahead)
     xyz: tuple = (0.06, -0.08, -0.27)
     rpy: tuple = (0.0, -np.pi / 2, np.pi / 2)
+    # a drifted mount: the extrinsic becomes T_cam_lidar @ exp(step)^-1, as if the LiDAR frame had
+    # moved by this ROS-order step (x y z m, rot-x rot-y rot-z rad) in its own axes; the LiDAR
+    # stays where it is on the vehicle and the camera is rendered from where that puts it
+    extrinsic_step: tuple = (0.0,) * 6
 
     @property
     def camera(self) -> CameraModel:
@@ -73,7 +77,10 @@ class SyntheticRig:
 
     @property
     def T_cam_lidar(self) -> np.ndarray:
-        return make_transform(rpy_to_matrix(np.asarray(self.rpy, float)), self.xyz)
+        T = make_transform(rpy_to_matrix(np.asarray(self.rpy, float)), self.xyz)
+        if any(self.extrinsic_step):
+            T = T @ inverse_transform(se3_exp(np.asarray(self.extrinsic_step, float)))
+        return T
 
 
 def random_scene(rng: np.random.Generator, length: float = 120.0) -> Scene:
@@ -299,15 +306,18 @@ def synthetic_sequence(
     traffic: int = 0,
     traffic_speed_mps: float = 10.0,
     lidar_delay_s: float = 0.0,
+    start: int = 0,
 ) -> list[Frame]:
-    """``num`` frames of the rig driving forward along one seeded street; with ``traffic``,
-    that many cars drive on it (:func:`random_traffic`), and the LiDAR sees them
-    ``lidar_delay_s`` later than the camera does (a car at 10 m/s and 50 ms: 0.5 m further)."""
+    """Frames ``start`` to ``num - 1`` of the rig driving forward along one seeded street; with
+    ``traffic``, that many cars drive on it (:func:`random_traffic`), and the LiDAR sees them
+    ``lidar_delay_s`` later than the camera does (a car at 10 m/s and 50 ms: 0.5 m further).
+    Frame ``i`` is the same whatever ``start`` is, so a drive can change rig part-way
+    (``synthetic_sequence(s, n, rig=drifted, start=k)`` continues ``synthetic_sequence(s, k)``)."""
     rng = np.random.default_rng(seed)
     scene = random_scene(rng)
     cars = random_traffic(scene, rng, traffic, traffic_speed_mps) if traffic else None
     frames = []
-    for i in range(num):
+    for i in range(start, num):
         t = i / rate_hz
         camera_scene, lidar_scene = scene, None
         if cars is not None:
