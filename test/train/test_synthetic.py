@@ -121,7 +121,10 @@ def test_a_drifted_mount_is_rendered_where_its_extrinsic_says():
     np.testing.assert_allclose(
         moved.T_cam_lidar, SMALL.T_cam_lidar @ inverse_transform(se3_exp(np.array(step)))
     )
-    before, after = synthetic_sequence(2, 2, rig=SMALL), synthetic_sequence(2, 2, rig=moved, start=1)
+    before, after = (
+        synthetic_sequence(2, 2, rig=SMALL),
+        synthetic_sequence(2, 2, rig=moved, start=1),
+    )
     assert len(after) == 1 and after[0].name == before[1].name
     np.testing.assert_array_equal(after[0].points, before[1].points)
     np.testing.assert_allclose(after[0].T_cam_lidar, moved.T_cam_lidar)
