@@ -2,6 +2,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+import torch
 
 from vp2p_ros.data import load_bundled_frames
 from vp2p_ros.geometry import pose_difference, retract_pose
@@ -77,6 +78,12 @@ def test_estimator_windows_frames_and_reports_low_contrast(frames):
     assert low.status == "low_contrast" and low.T_cam_lidar is None
     with pytest.raises(ValueError, match="window"):
         RefineEstimator(window=0)
+    shifted = RefineEstimator(window=1, edge_options={"boundary_shift": (0.5, 0.5)})
+    shifted.estimate(frames[0], prior)
+    sigmas = RefineConfig().sigmas_px
+    want = prepare(frames[:1], sigmas, boundary_shift=(0.5, 0.5))[0].points
+    assert torch.equal(shifted.frames[0].points, want)  # the options reach the edges
+    assert not torch.equal(prepare(frames[:1], sigmas)[0].points, want)
 
 
 def test_translation_starts_escape_the_basin_a_large_start_offset_leads_into(frames):

@@ -28,20 +28,30 @@ class RefineEstimator:
         config: search settings.
         window: frames refined jointly (the newest ones).
         min_contrast: quality floor of :attr:`RefineResult.contrast`.
+        edge_options: :func:`~vp2p_ros.refine.features.lidar_edges` settings for every frame
+            (e.g. ``boundary_shift=(0.5, 0.5)`` for a LiDAR with ideal thin beams); None: its
+            defaults.
     """
 
     name = "edge_refinement"
 
-    def __init__(self, config: RefineConfig = RefineConfig(), window: int = 3, min_contrast=1.4):
+    def __init__(
+        self,
+        config: RefineConfig = RefineConfig(),
+        window: int = 3,
+        min_contrast=1.4,
+        edge_options: dict | None = None,
+    ):
         if window < 1:
             raise ValueError(f"window must be >= 1, got {window}")
         self.config, self.min_contrast = config, float(min_contrast)
+        self.edge_options = dict(edge_options or {})
         self.frames: collections.deque = collections.deque(maxlen=window)
         self.calls = 0
 
     def estimate(self, frame: Frame, prior: np.ndarray) -> Estimate:
         t0 = time.perf_counter()
-        self.frames.append(prepare([frame], self.config.sigmas_px)[0])
+        self.frames.append(prepare([frame], self.config.sigmas_px, **self.edge_options)[0])
         cfg = dataclasses.replace(self.config, seed=self.config.seed + self.calls)
         self.calls += 1
         if sum(len(d.points) for d in self.frames) < 20:
