@@ -228,7 +228,8 @@ def drift(frames_for, T_gt, at, out, steps, what, picture="drift_cusum.png", edg
     print(f"\ndrift: 10 Hz ({what}), step at frame {at}")
     print(
         f"{'step':16s} {'alarms before step':>19s} {'confirmed after':>16s} {'est. delta':>22s}"
-        "\n(alarms: frames suspected / confirmed; without a step over the whole replay)"
+        "\n(alarms: frames suspected / confirmed; without a step over the whole replay, and the"
+        " frame first confirmed in brackets)"
     )
     traces, unmoved, results = {}, None, []
     for name, step in tqdm(ladder, desc="drift replays", unit="replay"):
@@ -237,12 +238,12 @@ def drift(frames_for, T_gt, at, out, steps, what, picture="drift_cusum.png", edg
         before = states if not step.any() else states[:at]  # no step: every frame is before
         suspected = sum(1 for s in before if s == STATES["drift_suspected"])
         early = sum(1 for s in before if s == STATES["drift_confirmed"])
-        late = [
-            k - at + 1
-            for k, s in enumerate(states)
-            if s == STATES["drift_confirmed"] and k >= at and step.any()
-        ]
-        after = f"{late[0]} frames" if late else "not confirmed" if step.any() else "-"
+        confirmed = [k for k, s in enumerate(states) if s == STATES["drift_confirmed"]]
+        if step.any():
+            late = [k - at + 1 for k in confirmed if k >= at]
+            after = f"{late[0]} frames" if late else "not confirmed"
+        else:  # a false alarm: when it first came
+            late, after = [], f"(frame {confirmed[0]})" if confirmed else "-"
         d = calib.drift.delta
         rot, tr = np.degrees(np.linalg.norm(d[3:])), np.linalg.norm(d[:3])
         alarms = f"{suspected} / {early}"
