@@ -1,6 +1,6 @@
 """Weight-free refinement on the shared real frames: accuracy, covariance coverage, drift, time.
 
-Run (CPU: about 3 minutes without the drift replays, 15-17 minutes with them)::
+Run (CPU: about 3 minutes without the drift replays, about 30 more with them)::
 
     python -m benchmarks.refine                     # everything, seeded
     python -m benchmarks.refine --single 45 --joint 20 --drift-frames 40
@@ -31,9 +31,11 @@ go to ``--out`` (error histograms, drift CUSUM traces).
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
 import itertools
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -47,7 +49,7 @@ from vp2p_ros.data import load_bundled_frames
 from vp2p_ros.data.kitti import load_kitti_object
 from vp2p_ros.data.pjlab import load_pjlab
 from vp2p_ros.data.synthetic import synthetic_sequence
-from vp2p_ros.geometry import pose_difference, retract_pose, se3_exp
+from vp2p_ros.geometry import inverse_transform, pose_difference, retract_pose, se3_exp
 from vp2p_ros.refine import JackknifeConfig, RefineConfig, RefineEstimator, prepare, refine
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -190,19 +192,34 @@ def looped_with_step(frames, n, at):
     return frames_for
 
 
-def replay(frames, edge_options=None):
-    """The node's pipeline (:func:`node_pipeline`) over ``frames`` from a fixed start
-    0.8 deg / 8.7 cm off the first frame's extrinsic -> (state per frame, CUSUM per frame, the
-    calibrator)."""
-    frames = iter(frames)
-    first = next(frames)
-    start = np.r_[0.05, -0.05, 0.05, 0.01, -0.01, 0.01]
-    calib = node_pipeline(retract_pose(first.T_cam_lidar, start), edge_options)
-    states, cusum = [], []
-    for f in itertools.chain([first], frames):
-        states.append(calib.process(f).state)
-        cusum.append(calib.drift.g)
-    return states, cusum, calib
+@dataclasses.dataclass
+class Trace:
+    """Per frame of a replay: pipeline state, drift CUSUM, the frame's (window's) estimate."""
+
+    states: list = dataclasses.field(default_factory=list)
+    cusum: list = dataclasses.field(default_factory=list)
+    estimates: list = dataclasses.field(default_factory=list)  # T_cam_lidar or None
+
+
+def replay(calib: CameraCalibrator, frames, trace: Trace, desc: str) -> None:
+    """Feed ``frames`` through ``calib``, appending to ``trace``."""
+    for f in tqdm(frames, desc=desc, unit="frame", leave=False):
+        out = calib.process(f)
+        trace.states.append(out.state)
+        trace.cusum.append(calib.drift.g)
+        est = out.frame_estimate or out.estimate
+        trace.estimates.append(None if est is None else est.T_cam_lidar)
+
+
+def branch(calib: CameraCalibrator, trace: Trace):
+    """An independent copy of a replay part-way (the calibrator's lock is not copyable)."""
+    lock, calib.lock = calib.lock, None
+    try:
+        twin = copy.deepcopy((calib, trace))
+    finally:
+        calib.lock = lock
+    twin[0].lock = threading.Lock()
+    return twin
 
 
 # steps of the LiDAR frame (ROS order), largest first
@@ -217,13 +234,21 @@ DRIFT_LADDER = (
 )
 
 
+# the replays' start: 0.8 deg / 8.7 cm off the extrinsic (ROS order)
+START_OFFSET = np.r_[0.05, -0.05, 0.05, 0.01, -0.01, 0.01]
+
+
 def drift(frames_for, T_gt, at, out, steps, what, picture="drift_cusum.png", edge_options=None):
-    """One replay through the node's pipeline per step of the ladder's first ``steps``, of the
-    frames ``frames_for(step)`` gives (the step taking effect at frame ``at``; ``T_gt``: the
-    extrinsic before it): the table of alarms, the CUSUM traces in ``out / picture``, and per
-    step (name, frames before the step that were suspected / confirmed drift, frames from the
-    step to the first confirmation or None, the estimated delta in deg and m). ``edge_options``
-    go to the pipeline's LiDAR edges."""
+    """One replay through the node's pipeline (:func:`node_pipeline`, started
+    :data:`START_OFFSET` off ``T_gt``) per step of the ladder's first ``steps``, of the frames
+    ``frames_for(step)`` gives (the step taking effect at frame ``at``; ``T_gt``: the extrinsic
+    before it, ``T_gt @ exp(step)^-1`` after). The replays share their frames before the step:
+    those are run once and the pipeline (deterministic) branched there. Prints the table of
+    alarms and, without a step, where the fused and the per-frame (window) estimates ended; the
+    CUSUM and the per-frame estimates' error along the optical axis go to ``out / picture``.
+    Returns per step (name, frames before the step that were suspected / confirmed drift,
+    frames from the step to the first confirmation or None, the estimated delta in deg and m).
+    ``edge_options`` go to the pipeline's LiDAR edges."""
     ladder = DRIFT_LADDER[:steps]
     print(f"\ndrift: 10 Hz ({what}), step at frame {at}")
     print(
@@ -231,10 +256,13 @@ def drift(frames_for, T_gt, at, out, steps, what, picture="drift_cusum.png", edg
         "\n(alarms: frames suspected / confirmed; without a step over the whole replay, and the"
         " frame first confirmed in brackets)"
     )
-    traces, unmoved, results = {}, None, []
+    calib0, trace0 = node_pipeline(retract_pose(T_gt, START_OFFSET), edge_options), Trace()
+    replay(calib0, itertools.islice(frames_for(np.zeros(6)), at), trace0, "before the step")
+    traces, results = {}, []
     for name, step in tqdm(ladder, desc="drift replays", unit="replay"):
-        states, cusum, calib = replay(frames_for(step), edge_options)
-        traces[name] = cusum
+        calib, trace = branch(calib0, trace0)
+        replay(calib, itertools.islice(frames_for(step), at, None), trace, name)
+        states = trace.states
         before = states if not step.any() else states[:at]  # no step: every frame is before
         suspected = sum(1 for s in before if s == STATES["drift_suspected"])
         early = sum(1 for s in before if s == STATES["drift_confirmed"])
@@ -249,28 +277,43 @@ def drift(frames_for, T_gt, at, out, steps, what, picture="drift_cusum.png", edg
         alarms = f"{suspected} / {early}"
         print(f"{name:16s} {alarms:>19s} {after:>16s} {f'{rot:.2f} deg {100 * tr:.1f} cm':>22s}")
         results.append((name, suspected, early, late[0] if late else None, rot, tr))
-        if not step.any():
-            unmoved, n = calib.fusion, len(states)
-    if unmoved is not None:  # is what the node publishes honest about its error?
-        rot, tr, d = errors(unmoved.T, T_gt)
-        nees = d @ np.linalg.solve(unmoved.covariance, d)
-        print(
-            f"no step, fused after {n} frames: {rot:.3f} deg / {100 * tr:.2f} cm from the truth, "
-            f"NEES {nees:.1f} under the published covariance (95 %: {CHI2_6_95})"
-        )
+        T_after = T_gt @ inverse_transform(se3_exp(step))
+        axis = [  # optical axis = camera z: T_cam_lidar's translation is in the camera frame
+            (k, 100 * (T[2, 3] - (T_gt if k < at else T_after)[2, 3]))
+            for k, T in enumerate(trace.estimates)
+            if T is not None
+        ]
+        traces[name] = trace.cusum, axis
+        if not step.any():  # is what the node publishes honest about its error?
+            rot, tr, d = errors(calib.fusion.T, T_gt)
+            nees = d @ np.linalg.solve(calib.fusion.covariance, d)
+            print(
+                f"no step, fused after {len(states)} frames: {rot:.3f} deg / {100 * tr:.2f} cm "
+                f"from the truth, NEES {nees:.1f} under the published covariance "
+                f"(95 %: {CHI2_6_95})"
+            )
+            e = np.abs([a for _, a in axis])
+            print(
+                f"no step, the {len(e)} per-frame (window) estimates along the optical axis: "
+                f"median {np.median(e):.1f} cm, 95th percentile {np.percentile(e, 95):.1f} cm, "
+                f"worst {e.max():.1f} cm from the truth"
+            )
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 4))
-    for name, c in traces.items():
-        ax.plot(c, label=name)
-    ax.axvline(at, color="k", ls=":")
-    ax.axhline(DriftDetector().config.threshold, color="r", ls="--", label="confirm threshold")
-    ax.set_xlabel("frame")
-    ax.set_ylabel("CUSUM of NIS")
-    ax.legend()
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
+    for name, (c, axis) in traces.items():
+        top.plot(c, label=name)
+        bottom.plot(*zip(*axis), ".-", ms=3, lw=0.7, label=name)
+    for ax in (top, bottom):
+        ax.axvline(at, color="k", ls=":")
+    top.axhline(DriftDetector().config.threshold, color="r", ls="--", label="confirm threshold")
+    top.set_ylabel("CUSUM of NIS")
+    top.legend()
+    bottom.set_xlabel("frame")
+    bottom.set_ylabel("window estimate - truth\nalong the optical axis (cm)")
     fig.tight_layout()
     fig.savefig(out / picture, dpi=100)
     plt.close(fig)
@@ -352,8 +395,9 @@ def main(argv=None) -> None:
     ap.add_argument(
         "--drift-steps",
         type=int,
-        default=len(DRIFT_LADDER),
-        help="replays: none, 0.5 deg, 10 cm, 0.2 deg, 5 cm, 0.1 deg, 2 cm (the first N)",
+        default=5,
+        help="replays: none, 0.5 deg, 10 cm, 0.2 deg, 5 cm, 0.1 deg, 2 cm (the first N; each "
+        "about 5 minutes)",
     )
     ap.add_argument("--skip-drift", action="store_true")
     ap.add_argument(
