@@ -81,17 +81,20 @@ ensure_ros_test() {
 }
 
 # run_isolated CMD...: run a command that talks DDS in a loopback-only network namespace
-# (unshare -n) or, where that is not permitted, with a loopback-only Fast DDS profile; a random
-# ROS_DOMAIN_ID either way. Large messages use Fast DDS's LARGE_DATA transport.
+# (unshare -n; else only the Fast DDS profile keeps it on loopback) with a random ROS_DOMAIN_ID
+# and the profile ci/fastdds_lo_large.xml: 16 MB shared-memory segments for large messages + UDP
+# on 127.0.0.1. Not LARGE_DATA (UDP discovery, TCP + shared memory for data): with it some
+# processes never matched (python -m benchmarks.dds_discovery).
 run_isolated() {
-  export FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA
+  unset FASTDDS_BUILTIN_TRANSPORTS
+  export FASTDDS_DEFAULT_PROFILES_FILE=$ROOT/ci/fastdds_lo_large.xml
+  export ROS_AUTOMATIC_DISCOVERY_RANGE=SYSTEM_DEFAULT
   export ROS_DOMAIN_ID=${ROS_DOMAIN_ID:-$((RANDOM % 100))}
   if unshare -n true 2>/dev/null; then
     log "running in a loopback-only network namespace (unshare -n)"
     unshare -n sh -c 'ip link set lo up 2>/dev/null || true; exec "$0" "$@"' "$@"
   else
     log "unshare -n not permitted: loopback-only Fast DDS profile"
-    FASTDDS_DEFAULT_PROFILES_FILE=$ROOT/ci/fastdds_lo_large.xml \
-      ROS_AUTOMATIC_DISCOVERY_RANGE=SYSTEM_DEFAULT "$@"
+    "$@"
   fi
 }
