@@ -9,7 +9,9 @@
    project has on real data; ``--checkpoint`` runs VP2P's network instead) and an initial
    extrinsic that is the
    ground truth moved by a seeded random 3 deg / 15 cm, as a rough CAD value would be.
-3. The bag is replayed (raw CDR + /clock) ``--loops`` times, slowed so the CPU keeps up.
+3. The bag is replayed (raw CDR + /clock) ``--loops`` times at ``--rate``, each frame only once
+   the node has published its estimate of the one before (``--realtime``: whatever the node
+   keeps up with, as live).
 4. The last ``CalibrationEstimate`` is printed next to the ground truth with its errors and its
    1-sigma covariance; the node's overlay and an initial-vs-final picture are saved as PNG.
 """
@@ -53,6 +55,23 @@ def _node_command(T_init: np.ndarray, checkpoint: Path | None = None) -> list[st
 def _start_node(cmd, log_path: Path):
     log = open(log_path, "w")
     return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ)), log
+
+
+def _lockstep(ex, replayer, estimates: list, per_frame: int, timeout_s: float = 30.0):
+    """A spin for :meth:`BagReplayer.run` that, once a frame's ``per_frame`` messages are out,
+    waits (up to ``timeout_s``) for the node's estimate of it: the result then does not depend on
+    how fast this machine refines (the node's worker drops frames it is still busy for)."""
+    seen = [len(estimates)]
+
+    def spin():
+        ex.spin_once(timeout_sec=0)
+        if replayer.sent % per_frame == 0:
+            deadline = time.monotonic() + timeout_s
+            while len(estimates) <= seen[0] and time.monotonic() < deadline:
+                ex.spin_once(timeout_sec=0.05)
+            seen[0] = len(estimates)
+
+    return spin
 
 
 def _matrix(tf) -> np.ndarray:
@@ -118,6 +137,12 @@ def main(argv=None) -> int:
     )
     ap.add_argument("--loops", type=int, default=4, help="times the 5-frame bag is replayed")
     ap.add_argument("--rate", type=float, default=0.1, help="replay speed (0.1 = 1 frame/s)")
+    ap.add_argument(
+        "--realtime",
+        action="store_true",
+        help="replay at --rate whatever the node keeps up with (frames it is still busy for are "
+        "dropped, as live); default: each frame waits for the node's estimate of the one before",
+    )
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     frames = load_bundled_frames()
@@ -162,9 +187,14 @@ def main(argv=None) -> int:
             if node_proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the node did not come up; see {args.out / 'node.log'}")
             ex.spin_once(timeout_sec=0.1)
+        spin = (
+            (lambda: ex.spin_once(timeout_sec=0))
+            if args.realtime
+            else _lockstep(ex, replayer, got["est"], len(replayer.pubs))
+        )
         for k in range(args.loops):
             print(f"replay {k + 1}/{args.loops} ({len(got['est'])} estimates so far)", flush=True)
-            replayer.run(spin=lambda: ex.spin_once(timeout_sec=0))
+            replayer.run(spin=spin)
         deadline = time.monotonic() + 30
         n = len(got["est"])
         while time.monotonic() < deadline and len(got["est"]) == n:  # the last frame's estimate
