@@ -10,7 +10,7 @@ drifted mount (``SyntheticRig.extrinsic_step``). The node's pipeline
 the first converged fusion) and the ladder of steps are those of ``benchmarks.refine``. The
 baseline in the same run is the drive without a step: alarms there are false alarms.
 
-Run (CPU, about 20 minutes per street)::
+Run (this 2-core CPU: about 12 minutes per street)::
 
     python -m benchmarks.drift_drive
     python -m benchmarks.drift_drive --streets 4 5 --steps 5   # also 0.2 deg and 5 cm
