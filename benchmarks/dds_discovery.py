@@ -128,20 +128,20 @@ def main(argv=None) -> None:
         f"\n{args.trials} trials per configuration, {args.extra} participants held, "
         f"{args.load} tensor-work processes, stuck after {args.wait:.0f} s"
     )
-    print(f"{'config':12s} {'matched':>8s} {'stuck':>6s} {'hung':>5s} {'median s':>9s}", end=" ")
-    print(f"{'max s':>6s}")
-    base = None
+    print(
+        f"{'config':12s} {'matched':>8s} {'stuck':>6s} {'hung':>5s} {'median s':>9s} {'max s':>6s}"
+    )
     for config, rs in results.items():
         t = sorted(r for r in rs if isinstance(r, float))
-        failed = len(rs) - len(t)
-        base = failed if base is None else base
         median = f"{t[len(t) // 2]:.2f}" if t else "-"
         top = f"{t[-1]:.2f}" if t else "-"
         print(
             f"{config:12s} {len(t):8d} {rs.count('stuck'):6d} {rs.count('hung'):5d} "
             f"{median:>9s} {top:>6s}"
         )
-    print(f"(baseline: {args.configs[0]}, failed {base} of {args.trials})")
+    base = args.configs[0]
+    failed = sum(not isinstance(r, float) for r in results[base])
+    print(f"(baseline: {base}, failed {failed} of {args.trials})")
 
 
 if __name__ == "__main__":
