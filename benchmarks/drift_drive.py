@@ -1,14 +1,15 @@
 """Drift detection on drives through new scenes, with the mount shift rendered.
 
-``benchmarks.refine``'s drift replay loops KITTI raw 70-74: the scatter the detector learns in
-its first 30 estimates comes from the very frames it is then tested on, and the step is injected
-by moving the recorded points (which also moves the origin of their range image). Here the rig
-drives along synthetic streets (exact ground truth, ``vp2p_ros.data.synthetic``) at 8 m/s,
-10 Hz, so every frame shows new structure, and from the step on the frames are rendered with the
-drifted mount (``SyntheticRig.extrinsic_step``). The node's pipeline
-(``benchmarks.refine.node_pipeline``: refinement on a window of 3, gate, fusion, drift against
-the first converged fusion) and the ladder of steps are those of ``benchmarks.refine``. The
-baseline in the same run is the drive without a step: alarms there are false alarms.
+``benchmarks.refine``'s drift replay (``benchmarks.drift_replay``) loops KITTI raw 70-74: the
+scatter the detector learns in its first 30 estimates comes from the very frames it is then tested
+on, and the step is injected by moving the recorded points (which also moves the origin of their
+range image). Here the rig drives along synthetic streets (exact ground truth,
+``vp2p_ros.data.synthetic``) at 8 m/s, 10 Hz, so every frame shows new structure, and from the step
+on the frames are rendered with the drifted mount (``SyntheticRig.extrinsic_step``). The node's
+pipeline (``benchmarks.drift_replay.node_pipeline``: refinement on a window of 3, gate, fusion,
+drift against the first converged fusion) and the ladder of steps are those of
+``benchmarks.refine``. The baseline in the same run is the drive without a step: alarms there are
+false alarms.
 
 Run (this 2-core CPU: about 12 minutes per street)::
 
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from benchmarks.refine import DRIFT_LADDER, drift
+from benchmarks.drift_replay import DRIFT_LADDER, drift
 from vp2p_ros.data.synthetic import SyntheticRig, synthetic_sequence
 
 

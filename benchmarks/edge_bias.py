@@ -25,7 +25,7 @@ import dataclasses
 import numpy as np
 from tqdm import tqdm
 
-from benchmarks.refine import add_cost_flags, errors, random_offset
+from benchmarks.common import add_cost_flags, errors, random_offset
 from vp2p_ros.data import load_bundled_frames
 from vp2p_ros.data.synthetic import synthetic_sequence
 from vp2p_ros.geometry import retract_pose

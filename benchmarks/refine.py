@@ -31,44 +31,20 @@ go to ``--out`` (error histograms, drift CUSUM traces).
 from __future__ import annotations
 
 import argparse
-import copy
-import dataclasses
-import itertools
-import os
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from vp2p_ros.calib import CameraCalibrator, QualityGate
-from vp2p_ros.calib.fusion import DriftDetector, PoseFusion
-from vp2p_ros.calib.pipeline import STATES
+from benchmarks.common import CHI2_6_95, SHARED, add_cost_flags, errors, random_offset
+from benchmarks.drift_replay import drift, looped_with_step
 from vp2p_ros.data import load_bundled_frames
 from vp2p_ros.data.kitti import load_kitti_object
 from vp2p_ros.data.pjlab import load_pjlab
 from vp2p_ros.data.synthetic import synthetic_sequence
-from vp2p_ros.geometry import inverse_transform, pose_difference, retract_pose, se3_exp
+from vp2p_ros.geometry import retract_pose
 from vp2p_ros.refine import JackknifeConfig, RefineConfig, RefineEstimator, prepare, refine
-
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("VP2P_SHARED_DATA", ROOT.parent / "shared" / "data" / "real"))
-CHI2_6_95 = 12.592
-
-
-def random_offset(rng, max_deg, max_m):
-    """ROS-order offset: rotation angle and translation length uniform, directions isotropic."""
-    axis, direction = rng.normal(size=3), rng.normal(size=3)
-    return np.r_[
-        rng.uniform(0, max_m) * direction / np.linalg.norm(direction),
-        np.radians(rng.uniform(0, max_deg)) * axis / np.linalg.norm(axis),
-    ]
-
-
-def errors(T, T_gt):
-    d = pose_difference(T, T_gt)
-    return np.degrees(np.linalg.norm(d[3:])), np.linalg.norm(d[:3]), d
 
 
 def trial_table(name, rows, rot_ok, tr_ok):
@@ -161,165 +137,6 @@ def joint(frames, n, rng, options, oriented):
     return rows
 
 
-def node_pipeline(T_start: np.ndarray, edge_options: dict | None = None) -> CameraCalibrator:
-    """The node's per-camera pipeline with its default parameters: refinement on a window of 3
-    frames (LiDAR edges with ``edge_options``), quality gate, fusion, drift detection against the
-    first converged fusion."""
-    return CameraCalibrator(
-        RefineEstimator(RefineConfig(), window=3, edge_options=edge_options),
-        T_start,
-        QualityGate(),
-        PoseFusion(),
-        DriftDetector(),
-    )
-
-
-def looped_with_step(frames, n, at):
-    """For :func:`drift`: ``step -> `` ``frames`` looped to ``n``, the LiDAR frame moved by
-    ``step`` from frame ``at`` on (points p -> exp(step) p, so the true T_cam_lidar becomes
-    T @ exp(step)^-1). Moving recorded points also moves the origin their range image is built
-    around, which a real mount shift does not; ``benchmarks.drift_drive`` renders the shift."""
-
-    def frames_for(step):
-        moved = se3_exp(np.asarray(step, float))
-        for k in range(n):
-            f = frames[k % len(frames)]
-            if k >= at:
-                pts = f.points.astype(np.float64) @ moved[:3, :3].T + moved[:3, 3]
-                f = dataclasses.replace(f, points=pts.astype(np.float32))
-            yield f
-
-    return frames_for
-
-
-@dataclasses.dataclass
-class Trace:
-    """Per frame of a replay: pipeline state, drift CUSUM, the frame's (window's) estimate."""
-
-    states: list = dataclasses.field(default_factory=list)
-    cusum: list = dataclasses.field(default_factory=list)
-    estimates: list = dataclasses.field(default_factory=list)  # T_cam_lidar or None
-
-
-def replay(calib: CameraCalibrator, frames, trace: Trace, desc: str) -> None:
-    """Feed ``frames`` through ``calib``, appending to ``trace``."""
-    for f in tqdm(frames, desc=desc, unit="frame", leave=False):
-        out = calib.process(f)
-        trace.states.append(out.state)
-        trace.cusum.append(calib.drift.g)
-        est = out.frame_estimate or out.estimate
-        trace.estimates.append(None if est is None else est.T_cam_lidar)
-
-
-def branch(calib: CameraCalibrator, trace: Trace):
-    """An independent copy of a replay part-way (the calibrator's lock is not copyable)."""
-    lock, calib.lock = calib.lock, None
-    try:
-        twin = copy.deepcopy((calib, trace))
-    finally:
-        calib.lock = lock
-    twin[0].lock = threading.Lock()
-    return twin
-
-
-# steps of the LiDAR frame (ROS order), largest first
-DRIFT_LADDER = (
-    ("none", np.zeros(6)),
-    ("0.5 deg (yaw)", np.r_[0, 0, 0, 0, 0, np.radians(0.5)]),
-    ("10 cm (x)", np.r_[0.10, 0, 0, 0, 0, 0]),
-    ("0.2 deg (yaw)", np.r_[0, 0, 0, 0, 0, np.radians(0.2)]),
-    ("5 cm (x)", np.r_[0.05, 0, 0, 0, 0, 0]),
-    ("0.1 deg (yaw)", np.r_[0, 0, 0, 0, 0, np.radians(0.1)]),
-    ("2 cm (x)", np.r_[0.02, 0, 0, 0, 0, 0]),
-)
-
-
-# the replays' start: 0.8 deg / 8.7 cm off the extrinsic (ROS order)
-START_OFFSET = np.r_[0.05, -0.05, 0.05, 0.01, -0.01, 0.01]
-
-
-def drift(frames_for, T_gt, at, out, steps, what, picture="drift_cusum.png", edge_options=None):
-    """One replay through the node's pipeline (:func:`node_pipeline`, started
-    :data:`START_OFFSET` off ``T_gt``) per step of the ladder's first ``steps``, of the frames
-    ``frames_for(step)`` gives (the step taking effect at frame ``at``; ``T_gt``: the extrinsic
-    before it, ``T_gt @ exp(step)^-1`` after). The replays share their frames before the step:
-    those are run once and the pipeline (deterministic) branched there. Prints the table of
-    alarms and, without a step, where the fused and the per-frame (window) estimates ended; the
-    CUSUM and the per-frame estimates' error along the optical axis go to ``out / picture``.
-    Returns per step (name, frames before the step that were suspected / confirmed drift,
-    frames from the step to the first confirmation or None, the estimated delta in deg and m).
-    ``edge_options`` go to the pipeline's LiDAR edges."""
-    ladder = DRIFT_LADDER[:steps]
-    print(f"\ndrift: 10 Hz ({what}), step at frame {at}")
-    print(
-        f"{'step':16s} {'alarms before step':>19s} {'confirmed after':>16s} {'est. delta':>22s}"
-        "\n(alarms: frames suspected / confirmed; without a step over the whole replay, and the"
-        " frame first confirmed in brackets)"
-    )
-    calib0, trace0 = node_pipeline(retract_pose(T_gt, START_OFFSET), edge_options), Trace()
-    replay(calib0, itertools.islice(frames_for(np.zeros(6)), at), trace0, "before the step")
-    traces, results = {}, []
-    for name, step in tqdm(ladder, desc="drift replays", unit="replay"):
-        calib, trace = branch(calib0, trace0)
-        replay(calib, itertools.islice(frames_for(step), at, None), trace, name)
-        states = trace.states
-        before = states if not step.any() else states[:at]  # no step: every frame is before
-        suspected = sum(1 for s in before if s == STATES["drift_suspected"])
-        early = sum(1 for s in before if s == STATES["drift_confirmed"])
-        confirmed = [k for k, s in enumerate(states) if s == STATES["drift_confirmed"]]
-        if step.any():
-            late = [k - at + 1 for k in confirmed if k >= at]
-            after = f"{late[0]} frames" if late else "not confirmed"
-        else:  # a false alarm: when it first came
-            late, after = [], f"(frame {confirmed[0]})" if confirmed else "-"
-        d = calib.drift.delta
-        rot, tr = np.degrees(np.linalg.norm(d[3:])), np.linalg.norm(d[:3])
-        alarms = f"{suspected} / {early}"
-        print(f"{name:16s} {alarms:>19s} {after:>16s} {f'{rot:.2f} deg {100 * tr:.1f} cm':>22s}")
-        results.append((name, suspected, early, late[0] if late else None, rot, tr))
-        T_after = T_gt @ inverse_transform(se3_exp(step))
-        axis = [  # optical axis = camera z: T_cam_lidar's translation is in the camera frame
-            (k, 100 * (T[2, 3] - (T_gt if k < at else T_after)[2, 3]))
-            for k, T in enumerate(trace.estimates)
-            if T is not None
-        ]
-        traces[name] = trace.cusum, axis
-        if not step.any():  # is what the node publishes honest about its error?
-            rot, tr, d = errors(calib.fusion.T, T_gt)
-            nees = d @ np.linalg.solve(calib.fusion.covariance, d)
-            print(
-                f"no step, fused after {len(states)} frames: {rot:.3f} deg / {100 * tr:.2f} cm "
-                f"from the truth, NEES {nees:.1f} under the published covariance "
-                f"(95 %: {CHI2_6_95})"
-            )
-            e = np.abs([a for _, a in axis])
-            print(
-                f"no step, the {len(e)} per-frame (window) estimates along the optical axis: "
-                f"median {np.median(e):.1f} cm, 95th percentile {np.percentile(e, 95):.1f} cm, "
-                f"worst {e.max():.1f} cm from the truth"
-            )
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
-    for name, (c, axis) in traces.items():
-        top.plot(c, label=name)
-        bottom.plot(*zip(*axis), ".-", ms=3, lw=0.7, label=name)
-    for ax in (top, bottom):
-        ax.axvline(at, color="k", ls=":")
-    top.axhline(DriftDetector().config.threshold, color="r", ls="--", label="confirm threshold")
-    top.set_ylabel("CUSUM of NIS")
-    top.legend()
-    bottom.set_xlabel("frame")
-    bottom.set_ylabel("window estimate - truth\nalong the optical axis (cm)")
-    fig.tight_layout()
-    fig.savefig(out / picture, dpi=100)
-    plt.close(fig)
-    return results
-
-
 def rank_correlation(a, b) -> float:
     """Spearman's rank correlation of two samples (no ties among float errors)."""
     ra, rb = (np.argsort(np.argsort(x)) for x in (a, b))
@@ -368,23 +185,6 @@ def histograms(single, five, out):
     fig.tight_layout()
     fig.savefig(out / "refine_errors.png", dpi=100)
     plt.close(fig)
-
-
-def add_cost_flags(ap: argparse.ArgumentParser, mi_weight: float) -> None:
-    """--plain-edges and --mi-weight (default ``mi_weight``): which cost the searches use."""
-    ap.add_argument(
-        "--plain-edges",
-        action="store_true",
-        help="match LiDAR edges with image edges of any orientation (prepare(oriented=False))",
-    )
-    ap.add_argument(
-        "--mi-weight",
-        type=float,
-        default=mi_weight,
-        help="weight of reflectivity-brightness mutual information at the coarsest stage "
-        f"(RefineConfig.mi_weight, the refinement's default {RefineConfig().mi_weight:g}; "
-        f"0: edges alone; default here {mi_weight:g})",
-    )
 
 
 def main(argv=None) -> None:

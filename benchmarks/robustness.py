@@ -8,10 +8,10 @@ lidar_delay_s=)``) five frames are refined jointly from the same seeded starts; 
 the same run is the street without traffic, and the cars parked in the lanes are the same cars
 without motion.
 
-Then the node's pipeline (``benchmarks.refine.node_pipeline``: refinement on a window of 3, gate,
-fusion, drift detection) over longer drives of the same streets, without traffic and with the
-LiDAR 50 ms late: the fused extrinsic at the end, how many estimates passed the gate, and how
-many frames reported drift (there is none).
+Then the node's pipeline (``benchmarks.drift_replay.node_pipeline``: refinement on a window of 3,
+gate, fusion, drift detection) over longer drives of the same streets, without traffic and with the
+LiDAR 50 ms late: the fused extrinsic at the end, how many estimates passed the gate, and how many
+frames reported drift (there is none).
 
 Run (CPU, about 8 minutes for the first part, 6 per street for the second)::
 
@@ -26,7 +26,8 @@ import argparse
 import numpy as np
 from tqdm import tqdm
 
-from benchmarks.refine import CHI2_6_95, errors, node_pipeline, random_offset
+from benchmarks.common import CHI2_6_95, errors, random_offset
+from benchmarks.drift_replay import node_pipeline
 from vp2p_ros.calib.pipeline import STATES
 from vp2p_ros.data.synthetic import synthetic_sequence
 from vp2p_ros.geometry import retract_pose

@@ -1,0 +1,50 @@
+"""What the refinement benchmarks share: where the data is, seeded start offsets, pose errors,
+the cost flags."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+import numpy as np
+
+from vp2p_ros.geometry import pose_difference
+from vp2p_ros.refine import RefineConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("VP2P_SHARED_DATA", ROOT.parent / "shared" / "data" / "real"))
+CHI2_6_95 = 12.592  # the 95 % quantile of chi-square with 6 degrees of freedom
+
+
+def random_offset(rng, max_deg, max_m):
+    """ROS-order offset: rotation angle and translation length uniform, directions isotropic."""
+    axis, direction = rng.normal(size=3), rng.normal(size=3)
+    return np.r_[
+        rng.uniform(0, max_m) * direction / np.linalg.norm(direction),
+        np.radians(rng.uniform(0, max_deg)) * axis / np.linalg.norm(axis),
+    ]
+
+
+def errors(T, T_gt):
+    """Rotation error (deg), translation error (m) and the ROS-order difference of ``T`` from
+    ``T_gt``."""
+    d = pose_difference(T, T_gt)
+    return np.degrees(np.linalg.norm(d[3:])), np.linalg.norm(d[:3]), d
+
+
+def add_cost_flags(ap: argparse.ArgumentParser, mi_weight: float) -> None:
+    """--plain-edges and --mi-weight (default ``mi_weight``): which cost the searches use."""
+    ap.add_argument(
+        "--plain-edges",
+        action="store_true",
+        help="match LiDAR edges with image edges of any orientation (prepare(oriented=False))",
+    )
+    ap.add_argument(
+        "--mi-weight",
+        type=float,
+        default=mi_weight,
+        help="weight of reflectivity-brightness mutual information at the coarsest stage "
+        f"(RefineConfig.mi_weight, the refinement's default {RefineConfig().mi_weight:g}; "
+        f"0: edges alone; default here {mi_weight:g})",
+    )
