@@ -33,6 +33,12 @@ def errors(T, T_gt):
     return np.degrees(np.linalg.norm(d[3:])), np.linalg.norm(d[:3]), d
 
 
+def rank_correlation(a, b) -> float:
+    """Spearman's rank correlation of two samples (no ties among float errors)."""
+    ra, rb = (np.argsort(np.argsort(x)) for x in (a, b))
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
 def add_cost_flags(ap: argparse.ArgumentParser, mi_weight: float) -> None:
     """--plain-edges and --mi-weight (default ``mi_weight``): which cost the searches use."""
     ap.add_argument(
@@ -47,4 +53,15 @@ def add_cost_flags(ap: argparse.ArgumentParser, mi_weight: float) -> None:
         help="weight of reflectivity-brightness mutual information at the coarsest stage "
         f"(RefineConfig.mi_weight, the refinement's default {RefineConfig().mi_weight:g}; "
         f"0: edges alone; default here {mi_weight:g})",
+    )
+
+
+def add_beam_width_flag(ap: argparse.ArgumentParser) -> None:
+    """--beam-width: the synthetic LiDAR's beam footprint (``SyntheticRig.beam_width_deg``)."""
+    ap.add_argument(
+        "--beam-width",
+        type=float,
+        default=0.0,
+        help="the synthetic LiDAR's beam footprint along the ring, deg (SyntheticRig."
+        "beam_width_deg; 0: ideal thin rays; the rig's azimuth step is 0.2)",
     )

@@ -15,6 +15,7 @@ Run (this 2-core CPU: about 12 minutes per street)::
 
     python -m benchmarks.drift_drive
     python -m benchmarks.drift_drive --streets 4 5 --steps 5   # also 0.2 deg and 5 cm
+    python -m benchmarks.drift_drive --beam-width 0.2   # beams as wide as their spacing
 """
 
 from __future__ import annotations
@@ -25,15 +26,15 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from benchmarks.common import add_beam_width_flag
 from benchmarks.drift_replay import DRIFT_LADDER, drift
 from vp2p_ros.data.synthetic import SyntheticRig, synthetic_sequence
 
 
-def drive(street: int, n: int, at: int, after: int):
+def drive(street: int, n: int, at: int, after: int, rig: SyntheticRig = SyntheticRig()):
     """``step ->`` the frames of ``street``: without a step all ``n``, else the first ``at`` and
     ``after`` more rendered with the LiDAR frame moved by ``step`` (the frames before the step
     are rendered once)."""
-    rig = SyntheticRig()
     base = synthetic_sequence(street, max(n, at), rig=rig)
 
     def frames_for(step):
@@ -64,13 +65,15 @@ def main(argv=None) -> None:
         help="place LiDAR range edges half-way along rings too (boundary_shift (0.5, 0.5), what "
         "the synthetic LiDAR's ideal thin beams call for) instead of the default tuned on KITTI",
     )
+    add_beam_width_flag(ap)
     ap.add_argument("--out", type=Path, default=Path("out/bench_drift_drive"))
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     at, summary = args.step_at, {}
     edges = {"boundary_shift": (0.5, 0.5)} if args.thin_beam_edges else None
     for s in tqdm(args.streets, desc="streets", unit="street"):
-        frames_for, T_gt = drive(s, args.frames, at, args.after)
+        rig = SyntheticRig(beam_width_deg=args.beam_width)
+        frames_for, T_gt = drive(s, args.frames, at, args.after, rig)
         what = f"synthetic street {s} driven at 8 m/s: {args.frames} frames, with a step {at} + "
         what += f"{args.after}"
         rows = drift(frames_for, T_gt, at, args.out, args.steps, what, f"cusum_{s}.png", edges)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from benchmarks.common import CHI2_6_95, errors
+from benchmarks.common import CHI2_6_95, errors, rank_correlation
 from vp2p_ros.calib import CameraCalibrator, QualityGate
 from vp2p_ros.calib.fusion import DriftDetector, PoseFusion
 from vp2p_ros.calib.pipeline import STATES
@@ -76,6 +76,7 @@ class Trace:
     states: list = dataclasses.field(default_factory=list)
     cusum: list = dataclasses.field(default_factory=list)
     estimates: list = dataclasses.field(default_factory=list)  # T_cam_lidar or None
+    covariances: list = dataclasses.field(default_factory=list)  # the estimates' (6, 6) or None
 
 
 def replay(calib: CameraCalibrator, frames, trace: Trace, desc: str) -> None:
@@ -86,6 +87,7 @@ def replay(calib: CameraCalibrator, frames, trace: Trace, desc: str) -> None:
         trace.cusum.append(calib.drift.g)
         est = out.frame_estimate or out.estimate
         trace.estimates.append(None if est is None else est.T_cam_lidar)
+        trace.covariances.append(None if est is None else est.covariance)
 
 
 def branch(calib: CameraCalibrator, trace: Trace):
@@ -136,9 +138,11 @@ def optical_axis_errors(trace: Trace, T_gt, step, at):
     ]
 
 
-def report_unperturbed(calib: CameraCalibrator, T_gt, axis, frames: int) -> None:
+def report_unperturbed(calib: CameraCalibrator, T_gt, axis, trace: Trace) -> None:
     """Where the replay without a step ended: is what the node publishes honest about its
-    error, and how far did the per-frame estimates stray along the optical axis."""
+    error, how far did the per-frame estimates stray along the optical axis, and did their own
+    covariance say so."""
+    frames = len(trace.states)
     rot, tr, d = errors(calib.fusion.T, T_gt)
     nees = d @ np.linalg.solve(calib.fusion.covariance, d)
     print(
@@ -150,6 +154,13 @@ def report_unperturbed(calib: CameraCalibrator, T_gt, axis, frames: int) -> None
         f"no step, the {len(e)} per-frame (window) estimates along the optical axis: median "
         f"{np.median(e):.1f} cm, 95th percentile {np.percentile(e, 95):.1f} cm, worst "
         f"{e.max():.1f} cm from the truth"
+    )
+    sd = np.array([100 * np.sqrt(trace.covariances[k][2, 2]) for k, _ in axis])
+    print(
+        f"their own 1-sigma along the optical axis: median {np.median(sd):.1f} cm, "
+        f"95th percentile {np.percentile(sd, 95):.1f} cm; the error within 2 sigma: "
+        f"{100 * np.mean(e < 2 * sd):.0f} %, rank correlation of sigma with |error| "
+        f"{rank_correlation(sd, e):+.2f}"
     )
 
 
@@ -204,6 +215,6 @@ def drift(frames_for, T_gt, at, out, steps, what, picture="drift_cusum.png", edg
         axis = optical_axis_errors(trace, T_gt, step, at)
         traces[name] = trace.cusum, axis
         if not stepped:
-            report_unperturbed(calib, T_gt, axis, len(trace.states))
+            report_unperturbed(calib, T_gt, axis, trace)
     plot(traces, at, out / picture)
     return results

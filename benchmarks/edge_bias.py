@@ -2,7 +2,8 @@
 
 Five frames searched jointly from near the truth (start <= 1 deg / 5 cm, narrow prior): where
 the search settles is the cost's own optimum, so its distance from the truth is the cost's bias.
-On synthetic streets (``vp2p_ros.data.synthetic``: exact ground truth, ideal thin beams) and on
+On synthetic streets (``vp2p_ros.data.synthetic``: exact ground truth, ideal thin beams unless
+``--beam-width``) and on
 KITTI raw 70-74 (ground truth = KITTI's calibration, itself accurate to a few cm). Placements
 (``lidar_edges(boundary_shift=(along a ring, across rings))``): the nearer beam, half-way across
 rings (the default), half-way in both directions. Baseline: the nearer beam, in the same run.
@@ -15,6 +16,7 @@ Run (CPU, about 5 minutes)::
     python -m benchmarks.edge_bias --streets 3 --starts 2
     python -m benchmarks.edge_bias --plain-edges   # image edges of any orientation attract
     python -m benchmarks.edge_bias --mi-weight 3   # with the refinement's reflectivity term
+    python -m benchmarks.edge_bias --beam-width 0.2   # synthetic beams as wide as their spacing
 """
 
 from __future__ import annotations
@@ -25,9 +27,9 @@ import dataclasses
 import numpy as np
 from tqdm import tqdm
 
-from benchmarks.common import add_cost_flags, errors, random_offset
+from benchmarks.common import add_beam_width_flag, add_cost_flags, errors, random_offset
 from vp2p_ros.data import load_bundled_frames
-from vp2p_ros.data.synthetic import synthetic_sequence
+from vp2p_ros.data.synthetic import SyntheticRig, synthetic_sequence
 from vp2p_ros.geometry import retract_pose
 from vp2p_ros.refine import JackknifeConfig, RefineConfig, prepare, refine
 
@@ -61,11 +63,13 @@ def main(argv=None) -> None:
     ap.add_argument("--streets", type=int, default=6, help="synthetic 5-frame sequences")
     ap.add_argument("--starts", type=int, default=3, help="searches per sequence and placement")
     ap.add_argument("--seed", type=int, default=0)
+    add_beam_width_flag(ap)
     add_cost_flags(ap, mi_weight=0.0)  # the edge cost alone by default
     args = ap.parse_args(argv)
+    rig = SyntheticRig(beam_width_deg=args.beam_width)
     sets = [("kitti raw 70-74", load_bundled_frames())]
     for s in tqdm(range(1, args.streets + 1), desc="synthetic streets", unit="street"):
-        sets.append((f"synthetic street {s}", synthetic_sequence(s, 5)))
+        sets.append((f"synthetic street {s}", synthetic_sequence(s, 5, rig=rig)))
     rows = {}
     for name, frames in tqdm(sets, desc="placements", unit="set"):
         for label, shift in PLACEMENTS.items():

@@ -37,7 +37,14 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from benchmarks.common import CHI2_6_95, SHARED, add_cost_flags, errors, random_offset
+from benchmarks.common import (
+    CHI2_6_95,
+    SHARED,
+    add_cost_flags,
+    errors,
+    random_offset,
+    rank_correlation,
+)
 from benchmarks.drift_replay import drift, looped_with_step
 from vp2p_ros.data import load_bundled_frames
 from vp2p_ros.data.kitti import load_kitti_object
@@ -135,12 +142,6 @@ def joint(frames, n, rng, options, oriented):
             )
         )
     return rows
-
-
-def rank_correlation(a, b) -> float:
-    """Spearman's rank correlation of two samples (no ties among float errors)."""
-    ra, rb = (np.argsort(np.argsort(x)) for x in (a, b))
-    return float(np.corrcoef(ra, rb)[0, 1])
 
 
 def quality(rows, ok, nees):

@@ -133,3 +133,28 @@ def test_a_drifted_mount_is_rendered_where_its_extrinsic_says():
     new, old = moved.T_cam_lidar, SMALL.T_cam_lidar
     assert alignment_score(d_after, new) > 1.5 * alignment_score(d_after, old)
     assert alignment_score(d_before, old) > 1.5 * alignment_score(d_before, new)
+
+
+def test_a_wide_beam_returns_the_object_it_clips():
+    """A pole 0.2 m wide 10 m ahead spans |azimuth| <= 0.573 deg. Thin rays return it where
+    their centre falls on it (azimuths 0, +-0.4 on this rig); a beam 0.8 deg wide along the ring
+    returns it wherever its footprint touches it (|azimuth| <= 0.573 + 0.4, so +-0.8 too), at
+    the pole's range, in the direction of the beam's centre."""
+    from vp2p_ros.data.synthetic import Scene
+
+    pole = Scene(
+        np.array([[10.0, -0.1, 0.0]]),
+        np.array([[10.2, 0.1, 4.0]]),
+        np.array([[0.5, 0.5, 0.5]]),
+        np.array([[1.0, 0.0, 0.0]]),
+    )
+
+    def pole_azimuths(rig):
+        p = synthetic_frame(1, rig, pole).points
+        on = (np.linalg.norm(p[:, :2], axis=1) < 11.0) & (p[:, 2] > -1.0)
+        assert np.all(np.abs(p[on, 0] - 10.0) < 0.05)  # the front face's range
+        return np.unique(np.round(np.degrees(np.arctan2(p[on, 1], p[on, 0])), 3))
+
+    np.testing.assert_allclose(pole_azimuths(SMALL), [-0.4, 0.0, 0.4], atol=1e-3)
+    wide = dataclasses.replace(SMALL, beam_width_deg=0.8)
+    np.testing.assert_allclose(pole_azimuths(wide), [-0.8, -0.4, 0.0, 0.4, 0.8], atol=1e-3)

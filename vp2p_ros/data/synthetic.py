@@ -6,6 +6,8 @@ surface has an albedo and a reflectance texture (stripes / checks) that both sen
 LiDAR's intensity is reflectance x |cos(incidence)|, the camera's pixel is albedo x reflectance
 x Lambert shading under a sun. So depth edges, reflectivity edges and image edges coincide where
 they would in a real street, and the camera-LiDAR task is learnable (and refinement has edges).
+The LiDAR's beams are ideal thin rays unless ``SyntheticRig.beam_width_deg`` gives them a
+footprint along the ring (a beam that clips an edge then returns the object, as a real one does).
 
     frame = synthetic_frame(seed=3)                   # a Frame with T_cam_lidar, like KITTI's
     frames = synthetic_sequence(seed=3, num=5)        # the rig driving forward at 10 Hz
@@ -62,6 +64,12 @@ class SyntheticRig:
     lidar_height: float = 1.73
     range_noise_m: float = 0.01
     max_range_m: float = 80.0
+    # the beam's footprint along the ring (deg): 0 is an ideal thin ray; wider, each beam returns
+    # the nearest surface that any of ``beam_rays`` rays spread across the footprint hits, so a
+    # beam that clips an object's edge returns the object (its silhouette grows by half the
+    # width on either side along the ring, as a real beam's does)
+    beam_width_deg: float = 0.0
+    beam_rays: int = 3
     # T_cam_lidar as xyz + rpy of the camera-from-LiDAR rotation (KITTI-like: camera 27 cm ahead)
     xyz: tuple = (0.06, -0.08, -0.27)
     rpy: tuple = (0.0, -np.pi / 2, np.pi / 2)
@@ -229,11 +237,29 @@ def _reflectance(scene: Scene, obj: np.ndarray, p: np.ndarray) -> np.ndarray:
     return out
 
 
-def _lidar_directions(rig: SyntheticRig) -> np.ndarray:
+def _lidar_directions(rig: SyntheticRig, azimuth_offset_deg: float = 0.0) -> np.ndarray:
     el = np.radians(np.linspace(*rig.elevation_deg, rig.beams))
-    az = np.radians(np.arange(-180, 180, rig.azimuth_step_deg))
+    az = np.radians(np.arange(-180, 180, rig.azimuth_step_deg) + azimuth_offset_deg)
     E, A = np.meshgrid(el, az, indexing="ij")
     return np.stack([np.cos(E) * np.cos(A), np.cos(E) * np.sin(A), np.sin(E)], -1).reshape(-1, 3)
+
+
+def _cast_lidar(scene: Scene, origin: np.ndarray, rig: SyntheticRig):
+    """Each beam's direction (its footprint's centre) and return (:func:`_cast`'s tuple): the
+    nearest hit of the rays across the footprint (``SyntheticRig.beam_width_deg``)."""
+    dirs = _lidar_directions(rig)
+    best = list(_cast(scene, origin, dirs, rig.max_range_m))
+    if rig.beam_width_deg <= 0 or rig.beam_rays < 2:
+        return dirs, best
+    half = rig.beam_width_deg / 2
+    for offset in np.linspace(-half, half, rig.beam_rays):
+        if abs(offset) < 1e-12:
+            continue  # the centre ray, cast above
+        ray = _cast(scene, origin, _lidar_directions(rig, offset), rig.max_range_m)
+        nearer = ray[0] < best[0]
+        for mine, theirs in zip(best, ray):
+            mine[nearer] = theirs[nearer]
+    return dirs, best
 
 
 def synthetic_frame(
@@ -254,8 +280,7 @@ def synthetic_frame(
     scene = random_scene(rng) if scene is None else scene
     seen = scene if lidar_scene is None else lidar_scene
     lidar_origin = np.array([x, 0.0, rig.lidar_height])
-    dirs = _lidar_directions(rig)
-    t, obj, normal, p = _cast(seen, lidar_origin, dirs, rig.max_range_m)
+    dirs, (t, obj, normal, p) = _cast_lidar(seen, lidar_origin, rig)
     hit = np.isfinite(t)
     refl = _reflectance(seen, obj[hit], p[hit])
     cos = np.abs((normal[hit] * dirs[hit]).sum(1))
