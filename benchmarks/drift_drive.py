@@ -70,13 +70,15 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     at, summary = args.step_at, {}
-    edges = {"boundary_shift": (0.5, 0.5)} if args.thin_beam_edges else None
+    options = {}
+    if args.thin_beam_edges:
+        options["edge_options"] = {"boundary_shift": (0.5, 0.5)}
     for s in tqdm(args.streets, desc="streets", unit="street"):
         rig = SyntheticRig(beam_width_deg=args.beam_width)
         frames_for, T_gt = drive(s, args.frames, at, args.after, rig)
         what = f"synthetic street {s} driven at 8 m/s: {args.frames} frames, with a step {at} + "
-        what += f"{args.after}"
-        rows = drift(frames_for, T_gt, at, args.out, args.steps, what, f"cusum_{s}.png", edges)
+        what += f"{args.after}; beam width {args.beam_width} deg"
+        rows = drift(frames_for, T_gt, at, args.out, args.steps, what, f"cusum_{s}.png", options)
         for row in rows:
             summary.setdefault(row[0], []).append(row[1:])
     print(

@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from benchmarks.common import CHI2_6_95, errors, rank_correlation
 from vp2p_ros.calib import CameraCalibrator, QualityGate
-from vp2p_ros.calib.fusion import DriftDetector, PoseFusion
+from vp2p_ros.calib.fusion import DriftConfig, DriftDetector, PoseFusion
 from vp2p_ros.calib.pipeline import STATES
 from vp2p_ros.geometry import inverse_transform, retract_pose, se3_exp
 from vp2p_ros.refine import RefineConfig, RefineEstimator
@@ -38,16 +38,36 @@ DRIFT_LADDER = (
 START_OFFSET = np.r_[0.05, -0.05, 0.05, 0.01, -0.01, 0.01]
 
 
-def node_pipeline(T_start: np.ndarray, edge_options: dict | None = None) -> CameraCalibrator:
+class RecordingDriftDetector(DriftDetector):
+    """The node's detector, logging what it is fed (with the frame it came on), so that other
+    detector settings can be replayed offline on the same estimates: the pipeline's estimates do
+    not depend on its detector. :func:`replay` sets :attr:`frame`."""
+
+    def __init__(self, config: DriftConfig = DriftConfig()):
+        super().__init__(config)
+        self.log: list = []
+        self.frame = 0
+
+    def set_nominal(self, T, P=None, recenter=False) -> None:
+        super().set_nominal(T, P, recenter)
+        P = np.zeros((6, 6)) if P is None else np.asarray(P, float)
+        self.log.append(("nominal", self.frame, np.array(T, float), P.copy(), recenter))
+
+    def update(self, T_i, C_i) -> str:
+        self.log.append(("update", self.frame, np.array(T_i, float), np.array(C_i, float)))
+        return super().update(T_i, C_i)
+
+
+def node_pipeline(T_start: np.ndarray, estimator_options: dict | None = None) -> CameraCalibrator:
     """The node's per-camera pipeline with its default parameters: refinement on a window of 3
-    frames (LiDAR edges with ``edge_options``), quality gate, fusion, drift detection against the
-    first converged fusion."""
+    frames (other :class:`RefineEstimator` settings from ``estimator_options``), quality gate,
+    fusion, drift detection against the first converged fusion."""
     return CameraCalibrator(
-        RefineEstimator(RefineConfig(), window=3, edge_options=edge_options),
+        RefineEstimator(RefineConfig(), **{"window": 3, **(estimator_options or {})}),
         T_start,
         QualityGate(),
         PoseFusion(),
-        DriftDetector(),
+        RecordingDriftDetector(),
     )
 
 
@@ -82,6 +102,8 @@ class Trace:
 def replay(calib: CameraCalibrator, frames, trace: Trace, desc: str) -> None:
     """Feed ``frames`` through ``calib``, appending to ``trace``."""
     for f in tqdm(frames, desc=desc, unit="frame", leave=False):
+        if isinstance(calib.drift, RecordingDriftDetector):
+            calib.drift.frame = len(trace.states)
         out = calib.process(f)
         trace.states.append(out.state)
         trace.cusum.append(calib.drift.g)
@@ -101,12 +123,13 @@ def branch(calib: CameraCalibrator, trace: Trace):
     return twin
 
 
-def run_ladder(frames_for, T_gt, at, steps, edge_options=None):
+def run_ladder(frames_for, T_gt, at, steps, estimator_options=None):
     """One replay per step of the ladder's first ``steps``: ``[(name, step, calibrator, trace)]``.
     The pipeline starts :data:`START_OFFSET` off ``T_gt``; the replays share their frames before
     the step (``frames_for(step)``'s first ``at``): those run once and the pipeline
     (deterministic) is branched there."""
-    calib0, trace0 = node_pipeline(retract_pose(T_gt, START_OFFSET), edge_options), Trace()
+    calib0 = node_pipeline(retract_pose(T_gt, START_OFFSET), estimator_options)
+    trace0 = Trace()
     replay(calib0, itertools.islice(frames_for(np.zeros(6)), at), trace0, "before the step")
     out = []
     for name, step in tqdm(DRIFT_LADDER[:steps], desc="drift replays", unit="replay"):
@@ -164,6 +187,28 @@ def report_unperturbed(calib: CameraCalibrator, T_gt, axis, trace: Trace) -> Non
     )
 
 
+def save_log(path: Path, name: str, step, at: int, calib: CameraCalibrator, trace: Trace):
+    """What the replay fed its (recording) detector, for ``benchmarks.drift_detector``."""
+    log = calib.drift.log
+    nominal = [e for e in log if e[0] == "nominal"]
+    updates = [e for e in log if e[0] == "update"]
+    np.savez_compressed(
+        path,
+        name=name,
+        step=np.asarray(step, float),
+        at=at,
+        frames=len(trace.states),
+        states=np.asarray(trace.states),
+        nominal_frame=np.array([e[1] for e in nominal], int),
+        nominal_T=np.array([e[2] for e in nominal]).reshape(-1, 4, 4),
+        nominal_P=np.array([e[3] for e in nominal]).reshape(-1, 6, 6),
+        nominal_recenter=np.array([e[4] for e in nominal], bool),
+        update_frame=np.array([e[1] for e in updates], int),
+        update_T=np.array([e[2] for e in updates]).reshape(-1, 4, 4),
+        update_C=np.array([e[3] for e in updates]).reshape(-1, 6, 6),
+    )
+
+
 def plot(traces: dict, at: int, path: Path) -> None:
     """CUSUM (top) and optical-axis error of the per-frame estimates (bottom) per replay."""
     import matplotlib
@@ -187,7 +232,9 @@ def plot(traces: dict, at: int, path: Path) -> None:
     plt.close(fig)
 
 
-def drift(frames_for, T_gt, at, out, steps, what, picture="drift_cusum.png", edge_options=None):
+def drift(
+    frames_for, T_gt, at, out, steps, what, picture="drift_cusum.png", estimator_options=None
+):
     """:func:`run_ladder`, then the table of alarms and, without a step, where the fused and the
     per-frame (window) estimates ended; the picture goes to ``out / picture``. ``T_gt``: the
     extrinsic before the step, ``T_gt @ exp(step)^-1`` after. Returns per step (name, frames
@@ -200,7 +247,7 @@ def drift(frames_for, T_gt, at, out, steps, what, picture="drift_cusum.png", edg
         " frame first confirmed in brackets)"
     )
     traces, results = {}, []
-    for name, step, calib, trace in run_ladder(frames_for, T_gt, at, steps, edge_options):
+    for name, step, calib, trace in run_ladder(frames_for, T_gt, at, steps, estimator_options):
         stepped = bool(step.any())
         suspected, early, late, first = alarms(trace.states, at, stepped)
         if stepped:
@@ -214,6 +261,9 @@ def drift(frames_for, T_gt, at, out, steps, what, picture="drift_cusum.png", edg
         results.append((name, suspected, early, late, rot, tr))
         axis = optical_axis_errors(trace, T_gt, step, at)
         traces[name] = trace.cusum, axis
+        save_log(
+            out / f"{Path(picture).stem}_{len(results) - 1}.npz", name, step, at, calib, trace
+        )
         if not stepped:
             report_unperturbed(calib, T_gt, axis, trace)
     plot(traces, at, out / picture)

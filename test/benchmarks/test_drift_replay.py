@@ -67,3 +67,46 @@ def test_optical_axis_errors_are_against_each_frames_extrinsic():
     np.testing.assert_allclose([e for _, e in axis][:2], [0.0, 0.0], atol=1e-9)
     # the LiDAR's x is the camera's optical axis on this rig: the old extrinsic reads 10 cm
     np.testing.assert_allclose(abs(axis[2][1]), 10.0, atol=1e-6)
+
+
+def test_a_recorded_replay_is_reproduced_offline(tmp_path):
+    """What a replay fed its recording detector, saved and fed again to a default detector
+    (benchmarks.drift_detector), gives the same alarms frame by frame; other settings differ."""
+    from benchmarks.drift_detector import replay_detector
+    from benchmarks.drift_replay import RecordingDriftDetector, replay, save_log
+    from vp2p_ros.calib import CameraCalibrator, Estimate, QualityGate
+    from vp2p_ros.calib.fusion import DriftConfig, PoseFusion
+    from vp2p_ros.geometry import retract_pose
+
+    rng = np.random.default_rng(3)
+    C = np.diag([0.02**2] * 3 + [np.radians(0.16) ** 2] * 3)
+    step = DRIFT_LADDER[1][1] * 2  # 1 deg of yaw from frame 50
+    T = RIG.T_cam_lidar
+    poses = [
+        retract_pose(
+            T if k < 50 else T @ inverse_transform(se3_exp(step)),
+            rng.normal(0, 1, 6) * np.sqrt(np.diag(C)),
+        )
+        for k in range(70)
+    ]
+
+    class Scripted:
+        name = "scripted"
+
+        def estimate(self, frame, prior):
+            return Estimate("ok", poses[frame], C.copy(), 500, 400, self.name)
+
+    calib = CameraCalibrator(Scripted(), T, QualityGate(), PoseFusion(), RecordingDriftDetector())
+    trace = Trace()
+    replay(calib, range(70), trace, "scripted")
+    confirmed = STATES["drift_confirmed"]
+    assert confirmed in trace.states[50:]
+    save_log(tmp_path / "r.npz", "1 deg (yaw)", step, 50, calib, trace)
+    log = dict(np.load(tmp_path / "r.npz"))
+    drift = (STATES["drift_suspected"], confirmed)
+
+    def alarms_of(states):
+        return [s if s in drift else None for s in states]
+
+    assert alarms_of(replay_detector(log, DriftConfig())) == alarms_of(trace.states)
+    assert confirmed not in replay_detector(log, DriftConfig(threshold=1e9))

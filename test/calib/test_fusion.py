@@ -80,6 +80,42 @@ def test_drift_recovers_when_the_rig_returns(rng):
     assert d.confirmations == 1
 
 
+def learned(rng, **config):
+    """A detector that has learned the scatter of 30 noisy estimates at the nominal."""
+    d = DriftDetector(DriftConfig(**config))
+    d.set_nominal(T_TRUE)
+    for _ in range(30):
+        d.update(noisy(rng, T_TRUE), C_FRAME)
+    assert not d.learning
+    return d
+
+
+def test_a_capped_cusum_needs_several_wild_estimates_to_confirm(rng):
+    """One estimate 1 m off confirms at once without a cap; with ``max_increment`` 10 the CUSUM
+    rises by 10 per estimate and confirms (threshold 40) on the fourth."""
+    wild = retract_pose(T_TRUE, np.r_[1.0, 0, 0, 0, 0, 0])
+    assert learned(rng).update(wild, C_FRAME) == "drift_confirmed"
+    d = learned(rng, max_increment=10.0)
+    states = [d.update(wild, C_FRAME) for _ in range(4)]
+    assert states == ["nominal", "drift_suspected", "drift_suspected", "drift_confirmed"]
+    assert d.g == 40.0
+    d.update(T_TRUE, C_FRAME)  # back at the nominal: the CUSUM falls by the allowance
+    assert d.g < 40.0
+
+
+def test_an_estimate_that_says_it_is_uncertain_weighs_less_where_it_is(rng):
+    """15 cm along x, from an estimate whose own covariance is 20 cm wide along x: against the
+    learned scatter alone an alarm, with ``own_covariance_weight`` 1 hardly a rise; the same
+    offset from an estimate that claims 2 cm still raises it."""
+    off = retract_pose(T_TRUE, np.r_[0.15, 0, 0, 0, 0, 0])
+    wide = C_FRAME.copy()
+    wide[0, 0] = 0.2**2
+    assert learned(rng).update(off, wide) != "nominal"
+    d = learned(rng, own_covariance_weight=1.0)
+    assert d.update(off, wide) == "nominal" and d.g == 0.0
+    assert learned(rng, own_covariance_weight=1.0).update(off, C_FRAME) != "nominal"
+
+
 class Scripted:
     """Replays a list of (T, C) estimates."""
 

@@ -125,6 +125,12 @@ class DriftConfig:
             repeatability, so the test is far sharper and still calibrated on learned scatter.
         shrinkage: weight of the diagonal in the learned covariance (few samples, 6 dims).
         floor_std: smallest per-axis std of the learned scatter (m, m, m, rad, rad, rad).
+        max_increment: largest rise of the CUSUM from one estimate (inf: none), so that one
+            wild estimate cannot confirm drift: confirmation then takes at least
+            ``threshold / max_increment`` estimates.
+        own_covariance_weight: the NIS is taken against the learned scatter plus this times the
+            estimate's own covariance (0: the scatter alone), so an estimate that says it is
+            uncertain along some direction weighs less there.
     """
 
     allowance: float = 9.0
@@ -132,6 +138,8 @@ class DriftConfig:
     learn_frames: int = 30
     shrinkage: float = 0.5
     floor_std: tuple = (0.003, 0.003, 0.003, 3e-4, 3e-4, 3e-4)
+    max_increment: float = float("inf")
+    own_covariance_weight: float = 0.0
 
 
 STATES = ("nominal", "drift_suspected", "drift_confirmed")
@@ -194,12 +202,17 @@ class DriftDetector:
         if self.learning:
             self._learn(e)
             return self.state
-        C = self.scatter if self.scatter is not None else np.asarray(C_i, float)
+        C_i = np.asarray(C_i, float)
+        if self.scatter is None:
+            C = C_i
+        else:
+            C = self.scatter + self.config.own_covariance_weight * C_i
         info = np.linalg.inv(C + self.P_nominal)
         nis = float(e @ info @ e)
         if self.g == 0.0:  # a new excursion: the delta is estimated from here on
             self._info, self._info_e = np.zeros((6, 6)), np.zeros(6)
-        self.g = max(0.0, self.g + nis - self.config.allowance)
+        rise = min(nis - self.config.allowance, self.config.max_increment)
+        self.g = max(0.0, self.g + rise)
         if self.g > 0:
             self._info += info
             self._info_e += info @ e

@@ -1,0 +1,111 @@
+"""Drift-detector settings replayed offline on the estimates of recorded drift replays.
+
+The node's pipeline does not feed its drift state back into the estimates, so what a replay fed
+its detector (``benchmarks.drift_replay`` saves it next to each picture: ``<picture>_<k>.npz``)
+can be fed again to detectors with other settings, in seconds instead of a replay's minutes.
+The baseline in the same run is the node's default ``DriftConfig``; its states must reproduce
+the recorded ones, which this script checks.
+
+Run (after ``python -m benchmarks.drift_drive`` or ``python -m benchmarks.refine``)::
+
+    python -m benchmarks.drift_detector out/bench_drift_drive/*.npz
+    python -m benchmarks.drift_detector out/bench_refine/drift_cusum_*.npz
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.drift_replay import alarms
+from vp2p_ros.calib.fusion import DriftConfig, DriftDetector
+from vp2p_ros.calib.pipeline import STATES
+
+
+def _with(**kw) -> DriftConfig:
+    return dataclasses.replace(DriftConfig(), **kw)
+
+
+VARIANTS = {
+    "default (baseline)": DriftConfig(),
+    "max_increment 20": _with(max_increment=20.0),
+    "max_increment 10": _with(max_increment=10.0),
+    "max_increment 6.7": _with(max_increment=40.0 / 6),
+    "own_covariance_weight 1": _with(own_covariance_weight=1.0),
+    "own_covariance_weight 3": _with(own_covariance_weight=3.0),
+    "max_increment 10, own weight 1": _with(max_increment=10.0, own_covariance_weight=1.0),
+    "learn_frames 50": _with(learn_frames=50),
+    "threshold 80": _with(threshold=80.0),
+}
+
+
+def replay_detector(log, config: DriftConfig) -> list[int]:
+    """Per frame of the recorded replay, the pipeline state (``STATES``) a detector with
+    ``config`` reports, fed what the recorded one was fed; frames without drift information
+    read as converged (the alarms are what is counted)."""
+    detector = DriftDetector(config)
+    events = [(int(k), 0, i) for i, k in enumerate(log["nominal_frame"])]
+    events += [(int(k), 1, i) for i, k in enumerate(log["update_frame"])]
+    events.sort()
+    states, e = [], 0
+    for frame in range(int(log["frames"])):
+        while e < len(events) and events[e][0] == frame:
+            _, kind, i = events[e]
+            if kind == 0:
+                P = log["nominal_P"][i]
+                detector.set_nominal(log["nominal_T"][i], P, bool(log["nominal_recenter"][i]))
+            else:
+                detector.update(log["update_T"][i], log["update_C"][i])
+            e += 1
+        states.append(STATES["converged" if detector.state == "nominal" else detector.state])
+    return states
+
+
+def outcome(log, states) -> tuple:
+    """(frames suspected, confirmed before the step; frames to confirm after it or None; first
+    confirmed frame or None)."""
+    return alarms(states, int(log["at"]), bool(np.any(log["step"])))
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("logs", type=Path, nargs="+", help="npz files written by the drift replays")
+    args = ap.parse_args(argv)
+    logs = [(p, dict(np.load(p))) for p in sorted(args.logs)]
+    drift = (STATES["drift_suspected"], STATES["drift_confirmed"])
+    for path, log in logs:  # the baseline reproduces what the replay recorded
+        mine = replay_detector(log, DriftConfig())
+        recorded = [s if s in drift else None for s in log["states"]]
+        if [s if s in drift else None for s in mine] != recorded:
+            raise SystemExit(f"{path}: the default detector does not reproduce the recording")
+    print(f"{len(logs)} recorded replays; the default detector reproduces every one")
+    steps = list(dict.fromkeys(str(log["name"]) for _, log in logs if np.any(log["step"])))
+    nones = sum(1 for _, log in logs if not np.any(log["step"]))
+    print(
+        f"\n{'variant':32s} {f'no step ({nones}): alarmed, s / c':>30s}"
+        + "".join(f"{s:>18s}" for s in steps)
+    )
+    for label, config in VARIANTS.items():
+        alarmed = suspected = confirmed = 0
+        delays = {name: [] for name in steps}
+        for _, log in logs:
+            sus, conf, late, _ = outcome(log, replay_detector(log, config))
+            if np.any(log["step"]):
+                delays[str(log["name"])].append("-" if late is None else str(late))
+            else:
+                alarmed += bool(sus or conf)
+                suspected, confirmed = suspected + sus, confirmed + conf
+        cells = "".join(f"{' '.join(delays[name]):>18s}" for name in steps)
+        print(f"{label:32s} {f'{alarmed}, {suspected} / {confirmed}':>30s}{cells}")
+    print(
+        "no step: replays with any frame suspected or confirmed, and the frames suspected / "
+        "confirmed over them; per step: frames from the step to the confirmation, per replay in "
+        "file order (-: not within the replay)"
+    )
+
+
+if __name__ == "__main__":
+    main()
