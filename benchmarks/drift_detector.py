@@ -64,6 +64,30 @@ def replay_detector(log, config: DriftConfig) -> list[int]:
     return states
 
 
+def learning(log, config: DriftConfig = DriftConfig()) -> str:
+    """When the default detector's nominal was set and its scatter learned, and the scatter's
+    per-axis 1-sigma."""
+    detector = learned_at = None
+    for frame, T, C in zip(log["update_frame"], log["update_T"], log["update_C"]):
+        if detector is None:
+            detector = DriftDetector(config)
+            P, recenter = log["nominal_P"][0], bool(log["nominal_recenter"][0])
+            detector.set_nominal(log["nominal_T"][0], P, recenter)
+        was = detector.learning
+        detector.update(T, C)
+        if was and not detector.learning:
+            learned_at = int(frame)
+            break
+    if learned_at is None:
+        return "no scatter learned"
+    sd = np.sqrt(np.diag(detector.scatter))
+    return (
+        f"nominal set at frame {int(log['nominal_frame'][0])}, scatter learned by frame "
+        f"{learned_at} (1-sigma x y z {' '.join(f'{100 * v:.1f}' for v in sd[:3])} cm, rotations "
+        f"{' '.join(f'{np.degrees(v):.2f}' for v in sd[3:])} deg)"
+    )
+
+
 def outcome(log, states) -> tuple:
     """(frames suspected, confirmed before the step; frames to confirm after it or None; first
     confirmed frame or None)."""
@@ -82,6 +106,8 @@ def main(argv=None) -> None:
         if [s if s in drift else None for s in mine] != recorded:
             raise SystemExit(f"{path}: the default detector does not reproduce the recording")
     print(f"{len(logs)} recorded replays; the default detector reproduces every one")
+    for path, log in logs:
+        print(f"  {path.name} ({log['name']}): {learning(log)}")
     steps = list(dict.fromkeys(str(log["name"]) for _, log in logs if np.any(log["step"])))
     nones = sum(1 for _, log in logs if not np.any(log["step"]))
     print(
