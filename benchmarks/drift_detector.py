@@ -42,15 +42,14 @@ VARIANTS = {
 }
 
 
-def replay_detector(log, config: DriftConfig) -> list[int]:
-    """Per frame of the recorded replay, the pipeline state (``STATES``) a detector with
-    ``config`` reports, fed what the recorded one was fed; frames without drift information
-    read as converged (the alarms are what is counted)."""
+def _fed(log, config: DriftConfig):
+    """``(frame, detector)`` after each frame of the recorded replay, a detector with ``config``
+    fed what the recorded one was fed on it (nominals before updates, as the pipeline does)."""
     detector = DriftDetector(config)
     events = [(int(k), 0, i) for i, k in enumerate(log["nominal_frame"])]
     events += [(int(k), 1, i) for i, k in enumerate(log["update_frame"])]
     events.sort()
-    states, e = [], 0
+    e = 0
     for frame in range(int(log["frames"])):
         while e < len(events) and events[e][0] == frame:
             _, kind, i = events[e]
@@ -60,32 +59,34 @@ def replay_detector(log, config: DriftConfig) -> list[int]:
             else:
                 detector.update(log["update_T"][i], log["update_C"][i])
             e += 1
-        states.append(STATES["converged" if detector.state == "nominal" else detector.state])
-    return states
+        yield frame, detector
+
+
+def replay_detector(log, config: DriftConfig) -> list[int]:
+    """Per frame of the recorded replay, the pipeline state (``STATES``) a detector with
+    ``config`` reports, fed what the recorded one was fed; frames without drift information
+    read as converged (the alarms are what is counted)."""
+    return [STATES["converged" if d.state == "nominal" else d.state] for _, d in _fed(log, config)]
+
+
+def alarm_frames(states) -> list:
+    """``states`` with everything but drift_suspected / drift_confirmed as None."""
+    drift = (STATES["drift_suspected"], STATES["drift_confirmed"])
+    return [s if s in drift else None for s in states]
 
 
 def learning(log, config: DriftConfig = DriftConfig()) -> str:
-    """When the default detector's nominal was set and its scatter learned, and the scatter's
-    per-axis 1-sigma."""
-    detector = learned_at = None
-    for frame, T, C in zip(log["update_frame"], log["update_T"], log["update_C"]):
-        if detector is None:
-            detector = DriftDetector(config)
-            P, recenter = log["nominal_P"][0], bool(log["nominal_recenter"][0])
-            detector.set_nominal(log["nominal_T"][0], P, recenter)
-        was = detector.learning
-        detector.update(T, C)
-        if was and not detector.learning:
-            learned_at = int(frame)
-            break
-    if learned_at is None:
-        return "no scatter learned"
-    sd = np.sqrt(np.diag(detector.scatter))
-    return (
-        f"nominal set at frame {int(log['nominal_frame'][0])}, scatter learned by frame "
-        f"{learned_at} (1-sigma x y z {' '.join(f'{100 * v:.1f}' for v in sd[:3])} cm, rotations "
-        f"{' '.join(f'{np.degrees(v):.2f}' for v in sd[3:])} deg)"
-    )
+    """When the detector's nominal was set and its scatter learned, and the scatter's per-axis
+    1-sigma."""
+    for frame, detector in _fed(log, config):
+        if detector.scatter is not None:
+            sd = np.sqrt(np.diag(detector.scatter))
+            return (
+                f"nominal set at frame {int(log['nominal_frame'][0])}, scatter learned by frame "
+                f"{frame} (1-sigma x y z {' '.join(f'{100 * v:.1f}' for v in sd[:3])} cm, "
+                f"rotations {' '.join(f'{np.degrees(v):.2f}' for v in sd[3:])} deg)"
+            )
+    return "no scatter learned"
 
 
 def outcome(log, states) -> tuple:
@@ -99,11 +100,9 @@ def main(argv=None) -> None:
     ap.add_argument("logs", type=Path, nargs="+", help="npz files written by the drift replays")
     args = ap.parse_args(argv)
     logs = [(p, dict(np.load(p))) for p in sorted(args.logs)]
-    drift = (STATES["drift_suspected"], STATES["drift_confirmed"])
     for path, log in logs:  # the baseline reproduces what the replay recorded
         mine = replay_detector(log, DriftConfig())
-        recorded = [s if s in drift else None for s in log["states"]]
-        if [s if s in drift else None for s in mine] != recorded:
+        if alarm_frames(mine) != alarm_frames(log["states"]):
             raise SystemExit(f"{path}: the default detector does not reproduce the recording")
     print(f"{len(logs)} recorded replays; the default detector reproduces every one")
     for path, log in logs:

@@ -73,8 +73,8 @@ def main(argv=None) -> None:
     options = {}
     if args.thin_beam_edges:
         options["edge_options"] = {"boundary_shift": (0.5, 0.5)}
+    rig = SyntheticRig(beam_width_deg=args.beam_width)
     for s in tqdm(args.streets, desc="streets", unit="street"):
-        rig = SyntheticRig(beam_width_deg=args.beam_width)
         frames_for, T_gt = drive(s, args.frames, at, args.after, rig)
         what = f"synthetic street {s} driven at 8 m/s: {args.frames} frames, with a step {at} + "
         what += f"{args.after}; beam width {args.beam_width} deg"
