@@ -31,6 +31,8 @@ def _with(**kw) -> DriftConfig:
 
 VARIANTS = {
     "default (baseline)": DriftConfig(),
+    "no level-shift check in learning": _with(shift_threshold=float("inf")),
+    "recentred after a level shift": _with(shift_recenter="after"),
     "max_increment 20": _with(max_increment=20.0),
     "max_increment 10": _with(max_increment=10.0),
     "max_increment 6.7": _with(max_increment=40.0 / 6),
@@ -84,7 +86,12 @@ def learning(log, config: DriftConfig = DriftConfig()) -> str:
             return (
                 f"nominal set at frame {int(log['nominal_frame'][0])}, scatter learned by frame "
                 f"{frame} (1-sigma x y z {' '.join(f'{100 * v:.1f}' for v in sd[:3])} cm, "
-                f"rotations {' '.join(f'{np.degrees(v):.2f}' for v in sd[3:])} deg)"
+                f"rotations {' '.join(f'{np.degrees(v):.2f}' for v in sd[3:])} deg), "
+                + (
+                    "no level shift"
+                    if detector.learn_shift is None
+                    else f"shifted after learning estimate {detector.learn_shift}"
+                )
             )
     return "no scatter learned"
 

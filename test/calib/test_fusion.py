@@ -1,7 +1,14 @@
 import numpy as np
+import pytest
 
 from vp2p_ros.calib import CameraCalibrator, Estimate, QualityGate
-from vp2p_ros.calib.fusion import DriftConfig, DriftDetector, FusionConfig, PoseFusion
+from vp2p_ros.calib.fusion import (
+    DriftConfig,
+    DriftDetector,
+    FusionConfig,
+    PoseFusion,
+    level_shift,
+)
 from vp2p_ros.calib.pipeline import STATES
 from vp2p_ros.geometry import pose_difference, retract_pose, se3_exp
 
@@ -46,9 +53,9 @@ def test_fusion_floor_and_restart_after_repeated_rejections(rng):
     np.testing.assert_allclose(f.T, moved)
 
 
-def run_drift(rng, step, frames=90, at=60, back=None):
-    d = DriftDetector(DriftConfig())
-    d.set_nominal(T_TRUE)
+def run_drift(rng, step, frames=90, at=60, back=None, recenter=False, **config):
+    d = DriftDetector(DriftConfig(**config))
+    d.set_nominal(T_TRUE, recenter=recenter)
     T_step = retract_pose(T_TRUE, step)
     states = []
     for k in range(frames):
@@ -70,6 +77,42 @@ def test_steps_of_6_sigma_are_confirmed_within_10_frames(rng):
         first = states.index("drift_confirmed")
         assert 60 <= first < 70
         np.testing.assert_allclose(d.delta, step, atol=0.4 * np.abs(step).max())
+
+
+def test_a_step_while_the_scatter_is_learned_is_confirmed_when_learning_ends(rng):
+    """12 cm at the 15th of the 30 learning estimates: without the shift check the scatter takes
+    the step in and it is never confirmed; with it, confirmed on the 30th, the delta measured,
+    and a provisional nominal recentred on the estimates before the step."""
+    step = np.r_[0.12, 0, 0, 0, 0, 0]
+    for recenter in (False, True):
+        _, states = run_drift(rng, step, at=15, recenter=recenter, shift_threshold=np.inf)
+        assert "drift_confirmed" not in states
+        d, states = run_drift(rng, step, at=15, recenter=recenter)
+        assert d.learn_shift == 15 and states.index("drift_confirmed") == 29
+        assert d.scatter_status == "learned, shift after estimate 15"
+        np.testing.assert_allclose(d.delta, step, atol=0.03)
+        assert np.linalg.norm(pose_difference(d.T_nominal, T_TRUE)[:3]) < 0.02
+
+
+def test_a_provisional_nominal_can_be_recentred_after_the_shift(rng):
+    step = np.r_[0.12, 0, 0, 0, 0, 0]
+    d, states = run_drift(rng, step, at=15, recenter=True, shift_recenter="after")
+    assert d.learn_shift == 15 and "drift_confirmed" not in states
+    np.testing.assert_allclose(pose_difference(d.T_nominal, T_TRUE)[:3], step[:3], atol=0.02)
+    with pytest.raises(ValueError, match="shift_recenter"):
+        DriftConfig(shift_recenter="later")
+
+
+def test_level_shift_finds_the_split_and_not_one_in_noise(rng):
+    e = rng.normal(size=(30, 6))
+    k, t2 = level_shift(e, 4)
+    assert 4 <= k <= 26 and t2 < 60  # noise: the largest T^2 stays below the threshold
+    e[22:, 3] += 4.0
+    assert level_shift(e, 4)[0] == 22 and level_shift(e, 4)[1] > 60
+    assert level_shift(e[:7], 4) == (None, 0.0)  # no split leaves 4 on each side
+    shifts = [run_drift(rng, np.zeros(6), frames=30)[0].learn_shift for _ in range(20)]
+    assert shifts == [None] * 20
+    assert run_drift(rng, np.zeros(6), frames=12)[0].scatter_status == "learning 12/30"
 
 
 def test_drift_recovers_when_the_rig_returns(rng):
@@ -152,6 +195,7 @@ def test_calibrator_fuses_then_watches_for_drift(rng):
     assert (
         level == 2 and "drift confirmed" in message and values["drift_state"] == "drift_confirmed"
     )
+    assert values["drift_scatter"] == "learned"
     # the fused estimate followed the rig after the gate restarted it
     e = pose_difference(outs[-1].estimate.T_cam_lidar, T_step)
     assert np.degrees(np.linalg.norm(e[3:])) < 0.3

@@ -7,10 +7,12 @@ slow change, and a floor keeps ``P`` from shrinking below what correlated per-fr
 
 Drift detection compares each estimate with a *nominal* extrinsic (the configured one or the first
 converged one). It first learns how much per-frame estimates scatter around it (``learn_frames``
-estimates, a shrunk sample covariance ``S``; without learning, each estimate's own covariance),
-then the normalised innovation squared ``NIS = e^T (S + P_nom)^-1 e`` is about χ²(6) when
-nothing moved; a one-sided CUSUM ``g = max(0, g + NIS - k)`` raises ``drift_suspected`` at ``h/3``
-and ``drift_confirmed`` at ``h``, with the delta estimated as the information-weighted mean of the
+estimates, a shrunk sample covariance ``S``; without learning, each estimate's own covariance;
+if the rig moved while learning, the residuals about the means before and after that shift, and
+the estimates after it are tested at once), then the normalised innovation squared
+``NIS = e^T (S + P_nom)^-1 e`` is about χ²(6) when nothing moved; a one-sided CUSUM
+``g = max(0, g + NIS - k)`` raises ``drift_suspected`` at ``h/3`` and ``drift_confirmed`` at
+``h``, with the delta estimated as the information-weighted mean of the
 innovations since the CUSUM last left zero. It recovers (``g`` decays to 0) when the rig returns.
 """
 
@@ -22,7 +24,7 @@ import numpy as np
 
 from vp2p_ros.geometry import pose_difference, retract_pose
 
-__all__ = ["DriftConfig", "DriftDetector", "FusionConfig", "PoseFusion"]
+__all__ = ["DriftConfig", "DriftDetector", "FusionConfig", "PoseFusion", "level_shift"]
 
 CHI2_6_999 = 22.458  # 99.9 % quantile of chi-square with 6 degrees of freedom
 
@@ -131,6 +133,20 @@ class DriftConfig:
         own_covariance_weight: the NIS is taken against the learned scatter plus this times the
             estimate's own covariance (0: the scatter alone), so an estimate that says it is
             uncertain along some direction weighs less there.
+        shift_threshold: the learning estimates are checked for one level shift (the rig moved
+            while the scatter was being learned): the largest two-sample Hotelling T^2 over the
+            split points leaving ``shift_min_segment`` estimates on each side. Above this value
+            the scatter comes from the residuals about each side's own mean, the nominal (when
+            recentred) from the estimates before the shift, and those after it go through the
+            test at once. Without this, a step while learning widens the scatter until the step
+            itself looks like noise and is never confirmed. 60 is about the 99.9 % quantile of
+            the largest T^2 over 30 independent estimates (inf: no check).
+        shift_recenter: which side of such a shift a provisional nominal is recentred on:
+            ``"before"`` (the estimates after the shift are then tested: a step while learning
+            is confirmed when learning ends) or ``"after"`` (the latest state becomes the
+            nominal: estimates still settling when the fusion first converged do not become
+            it). A given nominal is never recentred; the estimates after a shift are tested
+            against it.
     """
 
     allowance: float = 9.0
@@ -140,6 +156,32 @@ class DriftConfig:
     floor_std: tuple = (0.003, 0.003, 0.003, 3e-4, 3e-4, 3e-4)
     max_increment: float = float("inf")
     own_covariance_weight: float = 0.0
+    shift_threshold: float = 60.0
+    shift_min_segment: int = 4
+    shift_recenter: str = "before"
+
+    def __post_init__(self):
+        if self.shift_recenter not in ("before", "after"):
+            raise ValueError(
+                f"shift_recenter must be 'before' or 'after', not {self.shift_recenter!r}"
+            )
+
+
+def level_shift(e: np.ndarray, min_segment: int) -> tuple[int | None, float]:
+    """The split of the (n, p) sequence ``e`` into ``e[:k]`` and ``e[k:]`` whose means differ the
+    most, in the two-sample Hotelling T^2 on the pooled within-side covariance, with at least
+    ``min_segment`` rows on each side -> (k, T^2); (None, 0.0) when no split is possible."""
+    n, p = e.shape
+    best_k, best = None, 0.0
+    for k in range(max(min_segment, 1), n - max(min_segment, 1) + 1):
+        a, b = e[:k], e[k:]
+        r = np.vstack([a - a.mean(0), b - b.mean(0)])
+        W = r.T @ r / (n - 2) + 1e-12 * np.eye(p)
+        d = a.mean(0) - b.mean(0)
+        t2 = float(k * (n - k) / n * d @ np.linalg.solve(W, d))
+        if t2 > best:
+            best_k, best = k, t2
+    return best_k, best
 
 
 STATES = ("nominal", "drift_suspected", "drift_confirmed")
@@ -157,8 +199,9 @@ class DriftDetector:
         self._info = np.zeros((6, 6))
         self._info_e = np.zeros(6)
         self.confirmations = 0
-        self._learned: list[np.ndarray] = []
+        self._learned: list[tuple] = []  # (innovation, T_i, C_i) while learning
         self.scatter: np.ndarray | None = None  # learned covariance of per-frame estimates
+        self.learn_shift: int | None = None  # where the learning estimates shifted, if they did
         self.recenter = False
 
     def set_nominal(self, T: np.ndarray, P: np.ndarray | None = None, recenter=False) -> None:
@@ -173,36 +216,66 @@ class DriftDetector:
         self.recenter = recenter
         self.g, self.state = 0.0, "nominal"
         self._info, self._info_e = np.zeros((6, 6)), np.zeros(6)
-        self._learned, self.scatter = [], None
+        self._learned, self.scatter, self.learn_shift = [], None, None
 
     @property
     def learning(self) -> bool:
         return self.T_nominal is not None and len(self._learned) < self.config.learn_frames
 
-    def _learn(self, e: np.ndarray) -> None:
-        self._learned.append(e)
-        if len(self._learned) == self.config.learn_frames:
-            S = np.cov(np.array(self._learned).T)
-            a = self.config.shrinkage
-            S = (1 - a) * S + a * np.diag(np.diag(S))
-            # a covariance estimated from n samples makes e^T S^-1 e larger than chi2(6) on
-            # average by (n - 1) / (n - p - 2) (Hotelling); widen S by it so 6 stays the mean
-            n, p = len(self._learned), 6
-            S = S * (n - 1) / max(n - p - 2, 1)
-            self.scatter = S + np.diag(np.square(self.config.floor_std))
-            if self.recenter:
-                self.T_nominal = retract_pose(self.T_nominal, np.mean(self._learned, axis=0))
-                self.P_nominal = self.scatter / n
+    @property
+    def scatter_status(self) -> str:
+        """How far learning the scatter is: ``learning k/n``, ``learned`` or ``learned, shift
+        after estimate k`` (the rig moved while learning; /diagnostics shows it)."""
+        if self.scatter is None:
+            return f"learning {len(self._learned)}/{self.config.learn_frames}"
+        if self.learn_shift is None:
+            return "learned"
+        return f"learned, shift after estimate {self.learn_shift}"
+
+    def _learn(self, e: np.ndarray, T_i: np.ndarray, C_i: np.ndarray) -> None:
+        self._learned.append((e, T_i, C_i))
+        n, p = len(self._learned), 6
+        if n < self.config.learn_frames:
+            return
+        E = np.array([x[0] for x in self._learned])
+        k, t2 = level_shift(E, self.config.shift_min_segment)
+        if k is None or t2 <= self.config.shift_threshold:
+            k = n
+        self.learn_shift = None if k == n else k
+        sides = [E[:k], E[k:]] if k < n else [E]
+        residuals = np.vstack([side - side.mean(0) for side in sides])
+        dof = n - len(sides)
+        S = residuals.T @ residuals / dof
+        a = self.config.shrinkage
+        S = (1 - a) * S + a * np.diag(np.diag(S))
+        # a covariance estimated with dof degrees of freedom makes e^T S^-1 e larger than
+        # chi2(6) on average by dof / (dof - p - 1) (Hotelling); widen S by it so 6 stays the mean
+        S = S * dof / max(dof - p - 1, 1)
+        self.scatter = S + np.diag(np.square(self.config.floor_std))
+        test = self._learned[k:]  # after a shift: tested now, against the nominal
+        if self.recenter:
+            side = E[:k]
+            if k < n and self.config.shift_recenter == "after":
+                side, test = E[k:], []
+            self.T_nominal = retract_pose(self.T_nominal, side.mean(axis=0))
+            self.P_nominal = self.scatter / len(side)
+        for _, T, C in test:
+            self._test(T, C)
 
     def update(self, T_i: np.ndarray, C_i: np.ndarray) -> str:
         """Feed one estimate; returns the state after it."""
         if self.T_nominal is None:
             return self.state
-        e = pose_difference(np.asarray(T_i, float), self.T_nominal)
+        T_i, C_i = np.asarray(T_i, float), np.asarray(C_i, float)
         if self.learning:
-            self._learn(e)
-            return self.state
-        C_i = np.asarray(C_i, float)
+            self._learn(pose_difference(T_i, self.T_nominal), T_i, C_i)
+        else:
+            self._test(T_i, C_i)
+        return self.state
+
+    def _test(self, T_i: np.ndarray, C_i: np.ndarray) -> None:
+        """One CUSUM step on the NIS of ``T_i`` against the nominal."""
+        e = pose_difference(T_i, self.T_nominal)
         if self.scatter is None:
             C = C_i
         else:
@@ -227,7 +300,6 @@ class DriftDetector:
         if self.state == "drift_confirmed" and before != "drift_confirmed":
             self.confirmations += 1
         self.g = min(self.g, 1.5 * h)  # bounded: recovery takes a bounded number of frames
-        return self.state
 
     @property
     def delta(self) -> np.ndarray:

@@ -172,6 +172,7 @@ class CameraCalibrator:
                 d = self.drift.delta
                 values["drift_state"] = self.drift.state
                 values["drift_cusum"] = f"{self.drift.g:.1f}"
+                values["drift_scatter"] = self.drift.scatter_status
                 values["drift_delta_rotation_deg"] = f"{np.degrees(np.linalg.norm(d[3:])):.3f}"
                 values["drift_delta_translation_m"] = f"{np.linalg.norm(d[:3]):.4f}"
                 if self.drift.state == "drift_confirmed":
