@@ -10,6 +10,11 @@ Run (after ``python -m benchmarks.drift_drive`` or ``python -m benchmarks.refine
 
     python -m benchmarks.drift_detector out/bench_drift_drive/*.npz
     python -m benchmarks.drift_detector out/bench_refine/drift_cusum_*.npz
+    python -m benchmarks.drift_detector --shift-null   # where DriftConfig.shift_threshold is
+
+``--shift-null`` simulates learning sequences without a shift (independent estimates, and means of
+overlapping windows of 3 frames, as the node's refinement window makes them) and prints the
+quantiles of the largest level-shift T^2 (``level_shift``) that the threshold is read from.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.drift_replay import alarms
-from vp2p_ros.calib.fusion import DriftConfig, DriftDetector
+from vp2p_ros.calib.fusion import DriftConfig, DriftDetector, level_shift
 from vp2p_ros.calib.pipeline import STATES
 
 
@@ -32,7 +37,6 @@ def _with(**kw) -> DriftConfig:
 VARIANTS = {
     "default (baseline)": DriftConfig(),
     "no level-shift check in learning": _with(shift_threshold=float("inf")),
-    "recentred after a level shift": _with(shift_recenter="after"),
     "max_increment 20": _with(max_increment=20.0),
     "max_increment 10": _with(max_increment=10.0),
     "max_increment 6.7": _with(max_increment=40.0 / 6),
@@ -102,10 +106,39 @@ def outcome(log, states) -> tuple:
     return alarms(states, int(log["at"]), bool(np.any(log["step"])))
 
 
+def shift_null(runs: int = 10000, seed: int = 0, config: DriftConfig = DriftConfig()) -> dict:
+    """Window length -> the 50 / 95 / 99 / 99.9 % quantiles of the largest level-shift T^2 over
+    ``config.learn_frames`` estimates without a shift, each the mean of ``window`` consecutive
+    frames' independent errors (window 1: independent estimates)."""
+    rng = np.random.default_rng(seed)
+    n, out = config.learn_frames, {}
+    for window in (1, 3):
+        t2 = []
+        for _ in range(runs):
+            x = rng.normal(size=(n + window - 1, 6))
+            e = np.array([x[i : i + window].mean(0) for i in range(n)])
+            t2.append(level_shift(e, config.shift_min_segment)[1])
+        out[window] = np.percentile(t2, [50, 95, 99, 99.9])
+    return out
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("logs", type=Path, nargs="+", help="npz files written by the drift replays")
+    ap.add_argument("logs", type=Path, nargs="*", help="npz files written by the drift replays")
+    ap.add_argument(
+        "--shift-null", action="store_true", help="quantiles of the level-shift T^2, no shift"
+    )
     args = ap.parse_args(argv)
+    if args.shift_null:
+        print(f"largest level-shift T^2 over {DriftConfig().learn_frames} estimates, no shift")
+        print(f"{'estimates':28s} {'50 %':>7s} {'95 %':>7s} {'99 %':>7s} {'99.9 %':>7s}")
+        for window, q in shift_null().items():
+            label = "independent" if window == 1 else f"windows of {window} frames"
+            print(f"{label:28s} " + " ".join(f"{v:7.1f}" for v in q))
+        print(f"DriftConfig.shift_threshold: {DriftConfig().shift_threshold:g}")
+        return
+    if not args.logs:
+        ap.error("give the npz logs, or --shift-null")
     logs = [(p, dict(np.load(p))) for p in sorted(args.logs)]
     for path, log in logs:  # the baseline reproduces what the replay recorded
         mine = replay_detector(log, DriftConfig())

@@ -76,7 +76,8 @@ def trial_table(name, rows, rot_ok, tr_ok):
 
 def single_frame(frames, n, rng, options, oriented):
     """Seeded trials, and per frame where the search settles when started at the truth: the
-    cost's own optimum, which no search from elsewhere can beat (frame name -> (deg, m))."""
+    cost's own optimum, which no search from elsewhere can beat (frame name -> (deg, m, the
+    ROS-order difference from the truth))."""
     cfg = RefineConfig(**options)
     data, prep_s = [], []
     for f in frames:  # edges and maps: once per frame, outside the per-call time
@@ -86,8 +87,7 @@ def single_frame(frames, n, rng, options, oriented):
     print(f"prepare (edges + attraction maps) per frame: median {np.median(prep_s):.2f} s")
     from_truth = {}
     for f, d in zip(frames, data):
-        rot, tr, _ = errors(refine(d, f.T_cam_lidar, cfg).T_cam_lidar, f.T_cam_lidar)
-        from_truth[f.name] = (rot, tr)
+        from_truth[f.name] = errors(refine(d, f.T_cam_lidar, cfg).T_cam_lidar, f.T_cam_lidar)
     rows = []
     for k in tqdm(range(n), desc="single frame", unit="trial"):
         i = k % len(frames)
@@ -275,16 +275,22 @@ def main(argv=None) -> None:
             by.setdefault(r["frame"], []).append((good, r["rot"], r["tr"], r["nees"] < CHI2_6_95))
         print(
             f"{'frame':44s} {'success':>8s} {'median deg':>11s} {'median cm':>10s} {'in 95 %':>8s}"
-            f" {'from truth':>17s}"
+            f" {'from truth':>17s} {'(camera x y z cm, rot-x deg)':>29s}"
         )
         for k, v in by.items():
             v = np.array(v, float)
             print(
                 f"{k:44s} {100 * v[:, 0].mean():7.0f}% {np.median(v[:, 1]):11.3f} "
                 f"{100 * np.median(v[:, 2]):10.2f} {100 * v[:, 3].mean():7.0f}% "
-                f"{from_truth[k][0]:7.3f} / {100 * from_truth[k][1]:5.2f} cm"
+                f"{from_truth[k][0]:7.3f} / {100 * from_truth[k][1]:5.2f} cm "
+                f"{' '.join(f'{100 * c:+6.2f}' for c in from_truth[k][2][:3])} "
+                f"{np.degrees(from_truth[k][2][3]):+6.3f}"
             )
-        print("from truth: the search started at the ground truth (deg / cm where it settles)")
+        print(
+            "from truth: the search started at the ground truth (deg / cm where it settles; its "
+            "translation along the camera's x right, y down, z forward, and its rotation about x, "
+            "the pitch that trades against y on structure at one depth)"
+        )
         quality(rows, ok, single[:, 4])
     if args.joint:
         five, ok5 = trial_table(

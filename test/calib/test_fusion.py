@@ -1,5 +1,4 @@
 import numpy as np
-import pytest
 
 from vp2p_ros.calib import CameraCalibrator, Estimate, QualityGate
 from vp2p_ros.calib.fusion import (
@@ -80,10 +79,11 @@ def test_steps_of_6_sigma_are_confirmed_within_10_frames(rng):
 
 
 def test_a_step_while_the_scatter_is_learned_is_confirmed_when_learning_ends(rng):
-    """12 cm at the 15th of the 30 learning estimates: without the shift check the scatter takes
-    the step in and it is never confirmed; with it, confirmed on the 30th, the delta measured,
-    and a provisional nominal recentred on the estimates before the step."""
-    step = np.r_[0.12, 0, 0, 0, 0, 0]
+    """20 cm (10 sigma of the estimates) at the 15th of the 30 learning estimates: without the
+    shift check the scatter takes the step in and it is never confirmed; with it, confirmed on
+    the 30th, the delta measured, and a provisional nominal recentred on the estimates before
+    the step."""
+    step = np.r_[0.2, 0, 0, 0, 0, 0]
     for recenter in (False, True):
         _, states = run_drift(rng, step, at=15, recenter=recenter, shift_threshold=np.inf)
         assert "drift_confirmed" not in states
@@ -94,24 +94,22 @@ def test_a_step_while_the_scatter_is_learned_is_confirmed_when_learning_ends(rng
         assert np.linalg.norm(pose_difference(d.T_nominal, T_TRUE)[:3]) < 0.02
 
 
-def test_a_provisional_nominal_can_be_recentred_after_the_shift(rng):
-    step = np.r_[0.12, 0, 0, 0, 0, 0]
-    d, states = run_drift(rng, step, at=15, recenter=True, shift_recenter="after")
-    assert d.learn_shift == 15 and "drift_confirmed" not in states
-    np.testing.assert_allclose(pose_difference(d.T_nominal, T_TRUE)[:3], step[:3], atol=0.02)
-    with pytest.raises(ValueError, match="shift_recenter"):
-        DriftConfig(shift_recenter="later")
-
-
 def test_level_shift_finds_the_split_and_not_one_in_noise(rng):
     e = rng.normal(size=(30, 6))
     k, t2 = level_shift(e, 4)
-    assert 4 <= k <= 26 and t2 < 60  # noise: the largest T^2 stays below the threshold
-    e[22:, 3] += 4.0
-    assert level_shift(e, 4)[0] == 22 and level_shift(e, 4)[1] > 60
+    assert 4 <= k <= 26 and t2 < 300  # noise: the largest T^2 stays below the threshold
+    e[22:, 3] += 8.0
+    assert level_shift(e, 4)[0] == 22 and level_shift(e, 4)[1] > 300
     assert level_shift(e[:7], 4) == (None, 0.0)  # no split leaves 4 on each side
     shifts = [run_drift(rng, np.zeros(6), frames=30)[0].learn_shift for _ in range(20)]
     assert shifts == [None] * 20
+    # means of overlapping windows of 3 frames (the node's estimates) are correlated, which
+    # inflates T^2 about fourfold; the default threshold allows for it
+    x = rng.normal(size=(200, 32, 6))
+    windows = (x[:, :-2] + x[:, 1:-1] + x[:, 2:]) / 3
+    t2 = np.array([level_shift(w, 4)[1] for w in windows])
+    assert np.median(t2) > 3 * np.median([level_shift(w, 4)[1] for w in x[:, :30]])
+    assert np.mean(t2 > DriftConfig().shift_threshold) < 0.02
     assert run_drift(rng, np.zeros(6), frames=12)[0].scatter_status == "learning 12/30"
 
 
