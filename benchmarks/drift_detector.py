@@ -37,6 +37,7 @@ def _with(**kw) -> DriftConfig:
 VARIANTS = {
     "default (baseline)": DriftConfig(),
     "no level-shift check in learning": _with(shift_threshold=float("inf")),
+    "level-shift threshold 60": _with(shift_threshold=60.0),
     "max_increment 20": _with(max_increment=20.0),
     "max_increment 10": _with(max_increment=10.0),
     "max_increment 6.7": _with(max_increment=40.0 / 6),
