@@ -157,6 +157,12 @@ class DriftConfig:
     shift_min_segment: int = 4
 
 
+def about_side_means(e: np.ndarray, k: int) -> np.ndarray:
+    """The rows of ``e`` minus the mean of their side of the split at ``k`` (``e[:k]``,
+    ``e[k:]``; ``k == len(e)``: one side, the mean of all)."""
+    return np.vstack([side - side.mean(0) for side in (e[:k], e[k:]) if len(side)])
+
+
 def level_shift(e: np.ndarray, min_segment: int) -> tuple[int | None, float]:
     """The split of the (n, p) sequence ``e`` into ``e[:k]`` and ``e[k:]`` whose means differ the
     most, in the two-sample Hotelling T^2 on the pooled within-side covariance, with at least
@@ -164,10 +170,9 @@ def level_shift(e: np.ndarray, min_segment: int) -> tuple[int | None, float]:
     n, p = e.shape
     best_k, best = None, 0.0
     for k in range(max(min_segment, 1), n - max(min_segment, 1) + 1):
-        a, b = e[:k], e[k:]
-        r = np.vstack([a - a.mean(0), b - b.mean(0)])
+        r = about_side_means(e, k)
         W = r.T @ r / (n - 2) + 1e-12 * np.eye(p)
-        d = a.mean(0) - b.mean(0)
+        d = e[:k].mean(0) - e[k:].mean(0)
         t2 = float(k * (n - k) / n * d @ np.linalg.solve(W, d))
         if t2 > best:
             best_k, best = k, t2
@@ -189,7 +194,7 @@ class DriftDetector:
         self._info = np.zeros((6, 6))
         self._info_e = np.zeros(6)
         self.confirmations = 0
-        self._learned: list[tuple] = []  # (innovation, T_i, C_i) while learning
+        self._learned: list[tuple] = []  # (T_i, C_i) while learning
         self.scatter: np.ndarray | None = None  # learned covariance of per-frame estimates
         self.learn_shift: int | None = None  # where the learning estimates shifted, if they did
         self.recenter = False
@@ -222,19 +227,18 @@ class DriftDetector:
             return "learned"
         return f"learned, shift after estimate {self.learn_shift}"
 
-    def _learn(self, e: np.ndarray, T_i: np.ndarray, C_i: np.ndarray) -> None:
-        self._learned.append((e, T_i, C_i))
+    def _learn(self, T_i: np.ndarray, C_i: np.ndarray) -> None:
+        self._learned.append((T_i, C_i))
         n, p = len(self._learned), 6
         if n < self.config.learn_frames:
             return
-        E = np.array([x[0] for x in self._learned])
+        E = np.array([pose_difference(T, self.T_nominal) for T, _ in self._learned])
         k, t2 = level_shift(E, self.config.shift_min_segment)
         if k is None or t2 <= self.config.shift_threshold:
             k = n
         self.learn_shift = None if k == n else k
-        sides = [E[:k], E[k:]] if k < n else [E]
-        residuals = np.vstack([side - side.mean(0) for side in sides])
-        dof = max(n - len(sides), 1)
+        residuals = about_side_means(E, k)
+        dof = max(n - (1 if k == n else 2), 1)
         S = residuals.T @ residuals / dof
         a = self.config.shrinkage
         S = (1 - a) * S + a * np.diag(np.diag(S))
@@ -245,7 +249,7 @@ class DriftDetector:
         if self.recenter:
             self.T_nominal = retract_pose(self.T_nominal, E[:k].mean(axis=0))
             self.P_nominal = self.scatter / k
-        for _, T, C in self._learned[k:]:  # after a shift: tested now, against the nominal
+        for T, C in self._learned[k:]:  # after a shift: tested now, against the nominal
             self._test(T, C)
 
     def update(self, T_i: np.ndarray, C_i: np.ndarray) -> str:
@@ -254,7 +258,7 @@ class DriftDetector:
             return self.state
         T_i, C_i = np.asarray(T_i, float), np.asarray(C_i, float)
         if self.learning:
-            self._learn(pose_difference(T_i, self.T_nominal), T_i, C_i)
+            self._learn(T_i, C_i)
         else:
             self._test(T_i, C_i)
         return self.state
