@@ -56,6 +56,18 @@ def add_cost_flags(ap: argparse.ArgumentParser, mi_weight: float) -> None:
     )
 
 
+def add_cull_flag(ap: argparse.ArgumentParser) -> None:
+    """--cull-margin: which edge points the searches score (``RefineConfig.cull_margin_deg``)."""
+    ap.add_argument(
+        "--cull-margin",
+        type=float,
+        default=RefineConfig().cull_margin_deg,
+        help="RefineConfig.cull_margin_deg: edge points further than twice the rotation spread "
+        "plus this (deg) outside the view under the prior are not scored; minus twice the "
+        "rotation spread (-6 at the default 3 deg): only the points in view under the prior",
+    )
+
+
 def add_beam_width_flag(ap: argparse.ArgumentParser) -> None:
     """--beam-width: the synthetic LiDAR's beam footprint (``SyntheticRig.beam_width_deg``)."""
     ap.add_argument(

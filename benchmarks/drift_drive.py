@@ -16,6 +16,7 @@ Run (this 2-core CPU: about 12 minutes per street)::
     python -m benchmarks.drift_drive
     python -m benchmarks.drift_drive --streets 4 5 --steps 5   # also 0.2 deg and 5 cm
     python -m benchmarks.drift_drive --beam-width 0.2   # beams as wide as their spacing
+    python -m benchmarks.drift_drive --beam-width 0.2 --cull-margin -6   # points in view only
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from benchmarks.common import add_beam_width_flag
+from benchmarks.common import add_beam_width_flag, add_cull_flag
 from benchmarks.drift_replay import DRIFT_LADDER, drift
 from vp2p_ros.data.synthetic import SyntheticRig, synthetic_sequence
+from vp2p_ros.refine import RefineConfig
 
 
 def drive(street: int, n: int, at: int, after: int, rig: SyntheticRig = SyntheticRig()):
@@ -66,11 +68,12 @@ def main(argv=None) -> None:
         "the synthetic LiDAR's ideal thin beams call for) instead of the default tuned on KITTI",
     )
     add_beam_width_flag(ap)
+    add_cull_flag(ap)
     ap.add_argument("--out", type=Path, default=Path("out/bench_drift_drive"))
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     at, summary = args.step_at, {}
-    options = {}
+    options = {"config": RefineConfig(cull_margin_deg=args.cull_margin)}
     if args.thin_beam_edges:
         options["edge_options"] = {"boundary_shift": (0.5, 0.5)}
     rig = SyntheticRig(beam_width_deg=args.beam_width)

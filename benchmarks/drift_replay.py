@@ -63,7 +63,7 @@ def node_pipeline(T_start: np.ndarray, estimator_options: dict | None = None) ->
     frames (other :class:`RefineEstimator` settings from ``estimator_options``), quality gate,
     fusion, drift detection against the first converged fusion."""
     return CameraCalibrator(
-        RefineEstimator(RefineConfig(), **{"window": 3, **(estimator_options or {})}),
+        RefineEstimator(**{"config": RefineConfig(), "window": 3, **(estimator_options or {})}),
         T_start,
         QualityGate(),
         PoseFusion(),

@@ -43,6 +43,7 @@ from benchmarks.common import (
     CHI2_6_95,
     SHARED,
     add_cost_flags,
+    add_cull_flag,
     errors,
     random_offset,
     rank_correlation,
@@ -235,6 +236,7 @@ def main(argv=None) -> None:
         help="no second pass over the finer stages (RefineConfig.polish_spread = 0)",
     )
     add_cost_flags(ap, mi_weight=default.mi_weight)
+    add_cull_flag(ap)
     ap.add_argument(
         "--mi-points",
         type=int,
@@ -257,6 +259,7 @@ def main(argv=None) -> None:
         jackknife=JackknifeConfig(strips=args.jackknife_strips),
         coarse_points=args.coarse_points,
         mi_weight=args.mi_weight,
+        cull_margin_deg=args.cull_margin,
         mi_points=args.mi_points,
     )
     if args.translation_starts is not None:

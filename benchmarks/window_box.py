@@ -13,6 +13,7 @@ Run (CPU, about 3 minutes)::
     python -m benchmarks.window_box                       # street 1, frames 84-95, beams 0.2 deg
     python -m benchmarks.window_box --plain-walls         # without the walls' textures
     python -m benchmarks.window_box --street 2 --first 50 --last 60
+    python -m benchmarks.window_box --cull-margin -6      # only points in view under the prior
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import numpy as np
 from tqdm import tqdm
 
 import vp2p_ros.data.synthetic as synthetic
+from benchmarks.common import add_cull_flag
 from vp2p_ros.refine import RefineConfig, prepare, refine
 
 
@@ -46,13 +48,14 @@ def main(argv=None) -> None:
     ap.add_argument("--beam-width", type=float, default=0.2, help="SyntheticRig.beam_width_deg")
     ap.add_argument("--wide", type=float, default=2.0, help="the wide box, times the default")
     ap.add_argument("--plain-walls", action="store_true", help="no stripe / check textures")
+    add_cull_flag(ap)
     args = ap.parse_args(argv)
     if args.plain_walls:
         synthetic.random_scene = plain_walls(synthetic.random_scene)
     rig = synthetic.SyntheticRig(beam_width_deg=args.beam_width)
     frames = synthetic.synthetic_sequence(args.street, args.last + 1, rig=rig, start=args.first)
     T = rig.T_cam_lidar
-    cfg = RefineConfig()
+    cfg = RefineConfig(cull_margin_deg=args.cull_margin)
     data = [prepare([f], cfg.sigmas_px)[0] for f in frames]
     wide = dataclasses.replace(cfg, translation_std_m=args.wide * cfg.translation_std_m)
     edge = 200 * wide.translation_std_m
