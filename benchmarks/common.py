@@ -62,9 +62,9 @@ def add_cull_flag(ap: argparse.ArgumentParser) -> None:
         "--cull-margin",
         type=float,
         default=RefineConfig().cull_margin_deg,
-        help="RefineConfig.cull_margin_deg: edge points further than twice the rotation spread "
-        "plus this (deg) outside the view under the prior are not scored; minus twice the "
-        "rotation spread (-6 at the default 3 deg): only the points in view under the prior",
+        help="RefineConfig.cull_margin_deg: only the points within the view under the prior "
+        "widened by this (deg) are scored; 14 at the node's 3 deg rotation spread, 18 at the "
+        "five-frame 5 deg: the margin before commit 7b5d4ca (2 x spread + 8)",
     )
 
 

@@ -13,7 +13,7 @@ Run (CPU, about 3 minutes)::
     python -m benchmarks.window_box                       # street 1, frames 84-95, beams 0.2 deg
     python -m benchmarks.window_box --plain-walls         # without the walls' textures
     python -m benchmarks.window_box --street 2 --first 50 --last 60
-    python -m benchmarks.window_box --cull-margin -6      # only points in view under the prior
+    python -m benchmarks.window_box --cull-margin 14      # also points that can come into view
 """
 
 from __future__ import annotations

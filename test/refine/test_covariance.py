@@ -19,24 +19,43 @@ def frames():
     return load_bundled_frames()
 
 
-def test_culling_keeps_what_can_come_into_view_and_changes_nothing(frames):
+def test_culling_scores_the_points_in_view_under_the_prior(frames):
+    """The default scores the edge and reflectivity points in view under the prior, and only
+    those: every candidate pose scores the same points (a margin that lets points come into
+    view biases the search towards poses that see more edges, benchmarks/window_box.py)."""
     f = frames[0]
     data = prepare([f], RefineConfig().sigmas_px)
-    kept = cull(data, f.T_cam_lidar, np.radians(14.0))[0]
-    assert len(kept.points) < 0.5 * len(data[0].points)  # a 360 deg scan: most edges behind
-    pc = kept.points.numpy() @ f.T_cam_lidar[:3, :3].T + f.T_cam_lidar[:3, 3]
-    assert (pc[:, 2] > 0).all()
-    cue = kept.cue.points.numpy() @ f.T_cam_lidar[:3, :3].T + f.T_cam_lidar[:3, 3]
-    assert (cue[:, 2] > 0).all() and len(cue) < 0.5 * len(data[0].cue.points)  # likewise
+    kept = cull(data, f.T_cam_lidar, np.radians(RefineConfig().cull_margin_deg))[0]
+    wider = cull(data, f.T_cam_lidar, np.radians(14.0))[0]
+    assert len(kept.points) < len(wider.points) < 0.5 * len(data[0].points)  # most edges behind
+    K, (W, H) = f.camera.K, f.image.shape[1::-1]
+    for points in (kept.points.numpy(), kept.cue.points.numpy()):
+        pc = points @ f.T_cam_lidar[:3, :3].T + f.T_cam_lidar[:3, 3]
+        assert (pc[:, 2] > 0).all()
+        u = K[0, 0] * pc[:, 0] / pc[:, 2] + K[0, 2]
+        v = K[1, 1] * pc[:, 1] / pc[:, 2] + K[1, 2]
+        assert np.abs(u - K[0, 2]).max() <= max(K[0, 2], W - K[0, 2]) + 1e-3
+        assert np.abs(v - K[1, 2]).max() <= max(K[1, 2], H - K[1, 2]) + 1e-3
+        assert np.mean((u >= 0) & (u < W) & (v >= 0) & (v < H)) > 0.95
+
+
+def test_points_that_cannot_come_into_view_change_nothing(frames):
+    """A search 3 deg wide: points more than 14 deg outside the view under the prior add
+    exactly 0 to every candidate, so leaving them out gives the same answer."""
+    f = frames[0]
+    data = prepare([f], RefineConfig().sigmas_px)
     T0 = retract_pose(f.T_cam_lidar, np.r_[0.05, -0.05, 0.05, 0.02, -0.02, 0.02])
     # coarse_points=0: thinning would pick different strides for the two point sets; no mutual
     # information: its points are a sample of what is in view, which depends on the margin
     cfg = RefineConfig(
-        iterations=4, jackknife=JackknifeConfig(strips=0), coarse_points=0, mi_weight=0.0
+        iterations=4,
+        jackknife=JackknifeConfig(strips=0),
+        coarse_points=0,
+        mi_weight=0.0,
+        cull_margin_deg=14.0,
     )
     culled = refine(data, T0, cfg)
     everything = refine(data, T0, dataclasses.replace(cfg, cull_margin_deg=80.0))
-    # out-of-view points add exactly 0 to every candidate: the same ranking, the same answer
     np.testing.assert_allclose(culled.T_cam_lidar, everything.T_cam_lidar, atol=1e-9)
 
 

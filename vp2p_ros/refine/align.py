@@ -68,9 +68,12 @@ class RefineConfig:
         resolution_px: finest alignment the edges support, in multiples of the finest blur; it
             floors the covariance.
         seed: the search is deterministic for a seed.
-        cull_margin_deg: edge points whose direction under the prior lies more than twice the
-            rotation spread plus this margin outside the field of view are left out of the search
-            (they cannot come into view; a full 360 deg scan keeps about a third).
+        cull_margin_deg: only the edge (and reflectivity) points whose direction under the prior
+            lies within the field of view widened by this margin take part; every candidate pose
+            scores the same points. 0: those in view under the prior. A margin that lets points
+            come into view as the pose moves (2 x the rotation spread + 8 deg until commit
+            7b5d4ca) biases the search towards poses that see more edges: on drives along the
+            optical axis, forward (``benchmarks/window_box.py --cull-margin 14``).
         translation_starts: coarsest-stage searches from the prior and from one translation
             spread along +-x, +-y, +-z (up to 7); the best-scoring one goes on. For wide priors:
             a large start offset can otherwise drag the rotation into a wrong basin (five KITTI
@@ -110,7 +113,7 @@ class RefineConfig:
     iterations: int = 12
     resolution_px: float = 2.0
     seed: int = 0
-    cull_margin_deg: float = 8.0
+    cull_margin_deg: float = 0.0
     translation_starts: int = 1
     coarse_points: int = 4000
     min_spread: tuple[float, float] = (0.01, 0.1)
@@ -284,7 +287,7 @@ def refine(
         The refined pose, its covariance and quality numbers.
     """
     data = frames if isinstance(frames[0], FrameCost) else prepare(frames, cfg.sigmas_px)
-    margin = np.radians(2 * cfg.rotation_std_deg + cfg.cull_margin_deg)
+    margin = np.radians(cfg.cull_margin_deg)
     data = cull(data, T_prior, margin)
     gen = torch.Generator().manual_seed(cfg.seed)
     T0 = torch.as_tensor(np.asarray(T_prior), dtype=torch.float32)
