@@ -40,11 +40,19 @@ def rank_correlation(a, b) -> float:
 
 
 def add_cost_flags(ap: argparse.ArgumentParser, mi_weight: float) -> None:
-    """--plain-edges and --mi-weight (default ``mi_weight``): which cost the searches use."""
+    """--plain-edges, --orientation-leak and --mi-weight (default ``mi_weight``): which cost the
+    searches use (:func:`edge_map_options` turns the first two into ``prepare``'s options)."""
     ap.add_argument(
         "--plain-edges",
         action="store_true",
         help="match LiDAR edges with image edges of any orientation (prepare(oriented=False))",
+    )
+    ap.add_argument(
+        "--orientation-leak",
+        type=float,
+        default=0.0,
+        help="fraction of each image edge's strength both orientation channels get "
+        "(prepare(orientation_leak=...); 0: split by direction, 1: the same as --plain-edges)",
     )
     ap.add_argument(
         "--mi-weight",
@@ -54,6 +62,11 @@ def add_cost_flags(ap: argparse.ArgumentParser, mi_weight: float) -> None:
         f"(RefineConfig.mi_weight, the refinement's default {RefineConfig().mi_weight:g}; "
         f"0: edges alone; default here {mi_weight:g})",
     )
+
+
+def edge_map_options(args: argparse.Namespace) -> dict:
+    """``prepare``'s attraction-map options from the flags of :func:`add_cost_flags`."""
+    return {"oriented": not args.plain_edges, "orientation_leak": args.orientation_leak}
 
 
 def add_cull_flag(ap: argparse.ArgumentParser) -> None:

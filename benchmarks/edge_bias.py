@@ -27,7 +27,13 @@ import dataclasses
 import numpy as np
 from tqdm import tqdm
 
-from benchmarks.common import add_beam_width_flag, add_cost_flags, errors, random_offset
+from benchmarks.common import (
+    add_beam_width_flag,
+    add_cost_flags,
+    edge_map_options,
+    errors,
+    random_offset,
+)
 from vp2p_ros.data import load_bundled_frames
 from vp2p_ros.data.synthetic import SyntheticRig, synthetic_sequence
 from vp2p_ros.geometry import retract_pose
@@ -40,7 +46,7 @@ PLACEMENTS = {
 }
 
 
-def settle(frames, shift, starts, rng, oriented=True, mi_weight=0.0) -> np.ndarray:
+def settle(frames, shift, starts, rng, maps=None, mi_weight=0.0) -> np.ndarray:
     """Mean (translation cm, rotation deg) error where the joint search settles near the truth."""
     cfg = RefineConfig(
         rotation_std_deg=1.0,
@@ -48,7 +54,7 @@ def settle(frames, shift, starts, rng, oriented=True, mi_weight=0.0) -> np.ndarr
         jackknife=JackknifeConfig(strips=0),
         mi_weight=mi_weight,
     )
-    data = prepare(frames, cfg.sigmas_px, oriented, boundary_shift=shift)
+    data = prepare(frames, cfg.sigmas_px, **(maps or {}), boundary_shift=shift)
     T_gt = frames[0].T_cam_lidar
     out = []
     for k in range(starts):
@@ -75,7 +81,7 @@ def main(argv=None) -> None:
         for label, shift in PLACEMENTS.items():
             rng = np.random.default_rng(args.seed)  # the same starts for every placement
             rows[name, label] = settle(
-                frames, shift, args.starts, rng, not args.plain_edges, args.mi_weight
+                frames, shift, args.starts, rng, edge_map_options(args), args.mi_weight
             )
     print(f"\n{'set':22s}" + "".join(f"{k:>24s}" for k in PLACEMENTS) + "   (cm / deg from truth)")
     for name, _ in sets:

@@ -44,6 +44,7 @@ from benchmarks.common import (
     SHARED,
     add_cost_flags,
     add_cull_flag,
+    edge_map_options,
     errors,
     random_offset,
     rank_correlation,
@@ -77,7 +78,7 @@ def trial_table(name, rows, rot_ok, tr_ok):
     return a, ok
 
 
-def single_frame(frames, n, rng, options, oriented):
+def single_frame(frames, n, rng, options, maps):
     """Seeded trials, and per frame where the search settles when started at the truth: the
     cost's own optimum, which no search from elsewhere can beat (frame name -> (deg, m, the
     ROS-order difference from the truth))."""
@@ -85,7 +86,7 @@ def single_frame(frames, n, rng, options, oriented):
     data, prep_s = [], []
     for f in frames:  # edges and maps: once per frame, outside the per-call time
         t = time.perf_counter()
-        data.append(prepare([f], cfg.sigmas_px, oriented))
+        data.append(prepare([f], cfg.sigmas_px, **maps))
         prep_s.append(time.perf_counter() - t)
     print(f"prepare (edges + attraction maps) per frame: median {np.median(prep_s):.2f} s")
     from_truth = {}
@@ -118,12 +119,12 @@ def single_frame(frames, n, rng, options, oriented):
     return rows, from_truth
 
 
-def joint(frames, n, rng, options, oriented):
+def joint(frames, n, rng, options, maps):
     """The wide-prior regime: a 5 deg / 25 cm search box and, unless ``options`` say otherwise,
     seven coarsest-stage starts (what ``vp2p-calibrate-bag`` is given for such a prior)."""
     options = {"translation_starts": 7, **options}
     cfg = RefineConfig(rotation_std_deg=5.0, translation_std_m=0.25, **options)
-    data = prepare(frames, cfg.sigmas_px, oriented)
+    data = prepare(frames, cfg.sigmas_px, **maps)
     T_gt = frames[0].T_cam_lidar
     rows = []
     for _ in tqdm(range(n), desc="five frames", unit="trial"):
@@ -278,7 +279,7 @@ def main(argv=None) -> None:
         singles.append(load_pjlab(SHARED / "pjlab_calibanything_ours" / "3"))
     single = five = None
     if args.single:
-        rows, from_truth = single_frame(singles, args.single, rng, options, not args.plain_edges)
+        rows, from_truth = single_frame(singles, args.single, rng, options, edge_map_options(args))
         single, ok = trial_table("single frame, start <= 5 deg / 25 cm", rows, 2.0, 0.05)
         print(f"target: >= 90 % within 2 deg / 5 cm -> measured {100 * ok.mean():.0f} %")
         by = {}
@@ -306,7 +307,7 @@ def main(argv=None) -> None:
     if args.joint:
         five, ok5 = trial_table(
             "five frames jointly, start <= 10 deg / 50 cm",
-            joint(kitti, args.joint, rng, options, not args.plain_edges),
+            joint(kitti, args.joint, rng, options, edge_map_options(args)),
             2.0,
             0.05,
         )

@@ -25,7 +25,7 @@ import numpy as np
 from tqdm import tqdm
 
 import vp2p_ros.data.synthetic as synthetic
-from benchmarks.common import add_cull_flag
+from benchmarks.common import add_cost_flags, add_cull_flag, edge_map_options
 from vp2p_ros.refine import RefineConfig, prepare, refine
 
 
@@ -49,14 +49,15 @@ def main(argv=None) -> None:
     ap.add_argument("--wide", type=float, default=2.0, help="the wide box, times the default")
     ap.add_argument("--plain-walls", action="store_true", help="no stripe / check textures")
     add_cull_flag(ap)
+    add_cost_flags(ap, mi_weight=RefineConfig().mi_weight)
     args = ap.parse_args(argv)
     if args.plain_walls:
         synthetic.random_scene = plain_walls(synthetic.random_scene)
     rig = synthetic.SyntheticRig(beam_width_deg=args.beam_width)
     frames = synthetic.synthetic_sequence(args.street, args.last + 1, rig=rig, start=args.first)
     T = rig.T_cam_lidar
-    cfg = RefineConfig(cull_margin_deg=args.cull_margin)
-    data = [prepare([f], cfg.sigmas_px)[0] for f in frames]
+    cfg = RefineConfig(cull_margin_deg=args.cull_margin, mi_weight=args.mi_weight)
+    data = [prepare([f], cfg.sigmas_px, **edge_map_options(args))[0] for f in frames]
     wide = dataclasses.replace(cfg, translation_std_m=args.wide * cfg.translation_std_m)
     edge = 200 * wide.translation_std_m
     rows = []
@@ -69,7 +70,8 @@ def main(argv=None) -> None:
     print(
         f"\nstreet {args.street}, windows of 3 ending at frames {args.first + 2}-{args.last}, "
         f"beams {args.beam_width} deg, {'plain walls' if args.plain_walls else 'textured walls'}"
-        f"; from the truth, along the optical axis (cm): settled (own 1-sigma)"
+        f", {edge_map_options(args)}; from the truth, along the optical axis (cm): settled (own "
+        "1-sigma)"
     )
     print(f"{'frame':>6s} {'default box +-30 cm':>22s} {f'wide box +-{edge:.0f} cm':>22s}")
     for frame, z, sd, zw, sdw in rows:

@@ -77,10 +77,16 @@ def test_edge_attraction_peaks_on_an_isolated_edge_and_cancels_texture(rng):
         assert row[135:185].mean() < 0.5 * row[48:53].mean()
 
 
-def test_oriented_attraction_splits_vertical_from_horizontal_edges():
+def crossing_edges():
+    """A vertical edge at u = 100 and a horizontal one at v = 90."""
     img = np.full((120, 200), 60, np.uint8)
-    img[:, 100:] = 180  # a vertical edge at u = 100
-    img[90:, :] = 250  # a horizontal edge at v = 90
+    img[:, 100:] = 180
+    img[90:, :] = 250
+    return img
+
+
+def test_oriented_attraction_splits_vertical_from_horizontal_edges():
+    img = crossing_edges()
     plain = edge_attraction(img, (2.0,))[0]
     (oriented,) = edge_attraction(img, (2.0,), oriented=True)
     assert oriented.shape == (2, *img.shape) and oriented.dtype == np.float32
@@ -93,6 +99,27 @@ def test_oriented_attraction_splits_vertical_from_horizontal_edges():
     assert (
         abs(int(np.argmax(plain[40])) - 100) <= 1 and abs(int(np.argmax(plain[:, 40])) - 90) <= 1
     )
+
+
+def test_orientation_leak_blends_the_oriented_channels_towards_the_plain_map():
+    img = crossing_edges()
+    plain = edge_attraction(img, (2.0,))[0]
+    (split,) = edge_attraction(img, (2.0,), oriented=True)
+    (zero,) = edge_attraction(img, (2.0,), oriented=True, orientation_leak=0.0)
+    np.testing.assert_array_equal(zero, split)  # the default is the pure split
+    (full,) = edge_attraction(img, (2.0,), oriented=True, orientation_leak=1.0)
+    for channel in full:  # all strength in both channels: each is the plain map
+        np.testing.assert_allclose(channel, plain, atol=1e-4)
+    (half,) = edge_attraction(img, (2.0,), oriented=True, orientation_leak=0.5)
+    vertical, horizontal = half
+    # each channel keeps its own edges and sees the other orientation at half strength
+    assert abs(int(np.argmax(vertical[40])) - 100) <= 1
+    assert abs(int(np.argmax(horizontal[:, 40])) - 90) <= 1
+    assert 0.45 < horizontal[40, 100] / vertical[40, 100] < 0.55
+    assert 0.45 < vertical[90, 40] / horizontal[90, 40] < 0.55
+    for leak in (-0.1, 1.5):
+        with pytest.raises(ValueError, match="orientation_leak"):
+            edge_attraction(img, (2.0,), oriented=True, orientation_leak=leak)
 
 
 def test_edges_along_rings_take_the_orientation_of_their_line():

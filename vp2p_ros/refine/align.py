@@ -137,17 +137,24 @@ class RefineResult:
 
 
 def prepare(
-    frames: list[Frame], sigmas_px: tuple[float, ...], oriented: bool = True, **edge_options
+    frames: list[Frame],
+    sigmas_px: tuple[float, ...],
+    oriented: bool = True,
+    orientation_leak: float = 0.0,
+    **edge_options,
 ) -> list[FrameCost]:
     """Edge points and attraction maps of each frame (what does not depend on the pose);
     ``oriented``: vertical and horizontal LiDAR edges are matched with image edges of their own
-    orientation (:func:`edge_attraction`), else with any; ``edge_options`` go to
-    :func:`lidar_edges`."""
+    orientation (:func:`edge_attraction`, which also takes ``orientation_leak``), else with any;
+    ``edge_options`` go to :func:`lidar_edges`."""
     out = []
     for f in frames:
         e = lidar_edges(f.points, f.intensity, **edge_options)
         sigmas = tuple(s * max(f.camera.K[0, 0] / REFERENCE_FOCAL_PX, 0.5) for s in sigmas_px)
-        maps = [_side_by_side(m)[None, None] for m in edge_attraction(f.image, sigmas, oriented)]
+        maps = [
+            _side_by_side(m)[None, None]
+            for m in edge_attraction(f.image, sigmas, oriented, orientation_leak)
+        ]
         cam = CameraTensors.from_model(f.camera, torch.float32)
         cue = None
         if f.intensity is not None:

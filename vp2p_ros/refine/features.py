@@ -28,7 +28,10 @@ __all__ = ["LidarEdges", "edge_attraction", "lidar_edges"]
 
 
 def edge_attraction(
-    image: np.ndarray, sigmas: tuple[float, ...], oriented: bool = False
+    image: np.ndarray,
+    sigmas: tuple[float, ...],
+    oriented: bool = False,
+    orientation_leak: float = 0.0,
 ) -> list[np.ndarray]:
     """Per scale, a float32 map that is high on isolated image edges and ~0 on uniform texture.
 
@@ -39,6 +42,9 @@ def edge_attraction(
             ``|cos|`` (vertical edges, the gradient along the rows) and ``|sin|`` of the
             gradient angle (horizontal edges), so a LiDAR edge is attracted only by image edges
             of its own orientation.
+        orientation_leak: with ``oriented``, the fraction of every edge's strength that goes to
+            both channels (0: split by direction alone; 1: both channels are the plain map), so a
+            LiDAR edge is also drawn, more weakly, to image edges of the other orientation.
 
     Returns:
         One map per sigma, (H, W) or with ``oriented`` (2, H, W), with unit standard deviation.
@@ -54,7 +60,13 @@ def edge_attraction(
     np.minimum(strength, 1.0, out=strength)  # saturate: one very strong edge must not dominate
     parts = [strength]
     if oriented:
-        parts = [strength * np.abs(g) / (magnitude + 1e-6) for g in (gx, gy)]
+        if not 0.0 <= orientation_leak <= 1.0:
+            raise ValueError(f"orientation_leak must lie in [0, 1], got {orientation_leak}")
+        parts = [
+            strength
+            * ((1.0 - orientation_leak) * np.abs(g) / (magnitude + 1e-6) + orientation_leak)
+            for g in (gx, gy)
+        ]
     maps = []
     for s in sigmas:
         # local contrast of the edge strength: a difference of Gaussians
