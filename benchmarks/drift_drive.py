@@ -17,6 +17,7 @@ Run (this 2-core CPU: about 12 minutes per street)::
     python -m benchmarks.drift_drive --streets 4 5 --steps 5   # also 0.2 deg and 5 cm
     python -m benchmarks.drift_drive --beam-width 0.2   # beams as wide as their spacing
     python -m benchmarks.drift_drive --beam-width 0.2 --cull-margin 14   # the earlier cull
+    python -m benchmarks.drift_drive --beam-width 0.2 --orientation-leak 0.5   # another cost
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from benchmarks.common import add_beam_width_flag, add_cull_flag
+from benchmarks.common import add_beam_width_flag, add_cost_flags, add_cull_flag, edge_map_options
 from benchmarks.drift_replay import DRIFT_LADDER, drift
 from vp2p_ros.data.synthetic import SyntheticRig, synthetic_sequence
 from vp2p_ros.refine import RefineConfig
@@ -48,7 +49,7 @@ def drive(street: int, n: int, at: int, after: int, rig: SyntheticRig = Syntheti
     return frames_for, rig.T_cam_lidar
 
 
-def main(argv=None) -> None:
+def parse_args(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--streets", type=int, nargs="+", default=[1, 2, 3], help="street seeds")
     ap.add_argument("--frames", type=int, default=100, help="frames of the drive without a step")
@@ -69,13 +70,24 @@ def main(argv=None) -> None:
     )
     add_beam_width_flag(ap)
     add_cull_flag(ap)
+    add_cost_flags(ap, RefineConfig().mi_weight)
     ap.add_argument("--out", type=Path, default=Path("out/bench_drift_drive"))
-    args = ap.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
-    at, summary = args.step_at, {}
-    options = {"config": RefineConfig(cull_margin_deg=args.cull_margin)}
+    return ap.parse_args(argv)
+
+
+def estimator_options(args: argparse.Namespace) -> dict:
+    """The :class:`RefineEstimator` settings the flags ask for (``node_pipeline``'s options)."""
+    config = RefineConfig(cull_margin_deg=args.cull_margin, mi_weight=args.mi_weight)
+    options = {"config": config, "edge_options": edge_map_options(args)}
     if args.thin_beam_edges:
-        options["edge_options"] = {"boundary_shift": (0.5, 0.5)}
+        options["edge_options"]["boundary_shift"] = (0.5, 0.5)
+    return options
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    at, summary, options = args.step_at, {}, estimator_options(args)
     rig = SyntheticRig(beam_width_deg=args.beam_width)
     for s in tqdm(args.streets, desc="streets", unit="street"):
         frames_for, T_gt = drive(s, args.frames, at, args.after, rig)
