@@ -69,6 +69,13 @@ def edge_map_options(args: argparse.Namespace) -> dict:
     return {"oriented": not args.plain_edges, "orientation_leak": args.orientation_leak}
 
 
+def pipeline_options(args: argparse.Namespace) -> dict:
+    """``node_pipeline``'s :class:`RefineEstimator` settings from the flags of
+    :func:`add_cost_flags` and :func:`add_cull_flag` (the rest at the node's defaults)."""
+    config = RefineConfig(cull_margin_deg=args.cull_margin, mi_weight=args.mi_weight)
+    return {"config": config, "edge_options": edge_map_options(args)}
+
+
 def add_cull_flag(ap: argparse.ArgumentParser) -> None:
     """--cull-margin: which edge points the searches score (``RefineConfig.cull_margin_deg``)."""
     ap.add_argument(

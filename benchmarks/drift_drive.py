@@ -28,7 +28,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from benchmarks.common import add_beam_width_flag, add_cost_flags, add_cull_flag, edge_map_options
+from benchmarks.common import add_beam_width_flag, add_cost_flags, add_cull_flag, pipeline_options
 from benchmarks.drift_replay import DRIFT_LADDER, drift
 from vp2p_ros.data.synthetic import SyntheticRig, synthetic_sequence
 from vp2p_ros.refine import RefineConfig
@@ -77,8 +77,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def estimator_options(args: argparse.Namespace) -> dict:
     """The :class:`RefineEstimator` settings the flags ask for (``node_pipeline``'s options)."""
-    config = RefineConfig(cull_margin_deg=args.cull_margin, mi_weight=args.mi_weight)
-    options = {"config": config, "edge_options": edge_map_options(args)}
+    options = pipeline_options(args)
     if args.thin_beam_edges:
         options["edge_options"]["boundary_shift"] = (0.5, 0.5)
     return options

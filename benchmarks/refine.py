@@ -46,6 +46,7 @@ from benchmarks.common import (
     add_cull_flag,
     edge_map_options,
     errors,
+    pipeline_options,
     random_offset,
     rank_correlation,
 )
@@ -327,6 +328,7 @@ def main(argv=None) -> None:
             args.out,
             args.drift_steps,
             what,
+            estimator_options=pipeline_options(args),
         )
     print(f"\npictures: {args.out}/refine_errors.png, {args.out}/drift_cusum.png")
 
