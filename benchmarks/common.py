@@ -11,6 +11,7 @@ import numpy as np
 
 from vp2p_ros.geometry import pose_difference
 from vp2p_ros.refine import RefineConfig
+from vp2p_ros.refine.features import ORIENTATION_LEAK
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("VP2P_SHARED_DATA", ROOT.parent / "shared" / "data" / "real"))
@@ -50,9 +51,10 @@ def add_cost_flags(ap: argparse.ArgumentParser, mi_weight: float) -> None:
     ap.add_argument(
         "--orientation-leak",
         type=float,
-        default=0.0,
+        default=ORIENTATION_LEAK,
         help="fraction of each image edge's strength both orientation channels get "
-        "(prepare(orientation_leak=...); 0: split by direction, 1: the same as --plain-edges)",
+        "(prepare(orientation_leak=...); 0: split by direction, 1: the same as --plain-edges; "
+        f"default {ORIENTATION_LEAK:g}, the refinement's)",
     )
     ap.add_argument(
         "--mi-weight",

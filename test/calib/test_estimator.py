@@ -12,6 +12,8 @@ from vp2p_ros.data import load_bundled_frames
 from vp2p_ros.geometry import inverse_transform, make_transform, rpy_to_matrix, transform_points
 from vp2p_ros.model import PRESETS, VP2PMatchNet
 from vp2p_ros.protocol import registration_errors
+from vp2p_ros.refine import RefineConfig
+from vp2p_ros.refine.features import ORIENTATION_LEAK
 
 
 def ok_estimate(rot_std_deg=0.5, trans_std_m=0.05, inliers=100):
@@ -122,6 +124,8 @@ def test_params_file_matches_the_node_config():
     params = yaml.safe_load(path.read_text())["vp2p_calibration_node"]["ros__parameters"]
     cfg = NodeConfig.from_dict(params)
     assert cfg == NodeConfig()
+    assert cfg.refine_mi_weight == RefineConfig().mi_weight  # the node's refinement defaults
+    assert cfg.refine_orientation_leak == ORIENTATION_LEAK
     assert set(params) == {f.name for f in dataclasses.fields(NodeConfig)}
     with pytest.raises(ValueError, match="unknown parameter"):
         NodeConfig.from_dict({**params, "slop": 1})
@@ -131,5 +135,7 @@ def test_params_file_matches_the_node_config():
         NodeConfig.from_dict({**params, "refine_translation_starts": 8})
     with pytest.raises(ValueError, match="refine_mi_weight must be >= 0"):
         NodeConfig.from_dict({**params, "refine_mi_weight": float("nan")})
+    with pytest.raises(ValueError, match=r"refine_orientation_leak must lie in \[0, 1\]"):
+        NodeConfig.from_dict({**params, "refine_orientation_leak": 1.5})
     with pytest.raises(ValueError, match="refine_min_contrast must be finite"):
         NodeConfig.from_dict({**params, "refine_min_contrast": float("inf")})

@@ -89,6 +89,8 @@ def test_min_contrast_reaches_the_gate(bag, tmp_path):
 
 
 def test_clear_errors_for_missing_initial_and_topics(bag, tmp_path):
+    with pytest.raises(SystemExit):  # argparse: "--orientation-leak must lie in [0, 1]"
+        main([str(bag), "--out", str(tmp_path), "--orientation-leak", "1.5"])
     with pytest.raises(SystemExit, match="initial extrinsic"):
         main([str(bag), "--out", str(tmp_path / "o")])
     with pytest.raises(DatasetError, match="no topic"):

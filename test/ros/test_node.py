@@ -256,6 +256,7 @@ def test_refine_parameters_reach_the_estimator():
         refine_translation_std_m=0.25,
         refine_translation_starts=7,
         refine_mi_weight=0.0,
+        refine_orientation_leak=0.25,
         refine_min_contrast=1.6,
     )
     est = _estimator_factory(cfg)()
@@ -263,4 +264,5 @@ def test_refine_parameters_reach_the_estimator():
     rc = est.config
     assert (rc.rotation_std_deg, rc.translation_std_m, rc.translation_starts) == (5.0, 0.25, 7)
     assert rc.mi_weight == 0.0
+    assert est.edge_options == {"orientation_leak": 0.25}
     assert est.min_contrast == 1.6

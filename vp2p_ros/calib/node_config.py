@@ -35,6 +35,9 @@ DESCRIPTIONS = {
     "translation spread per axis (1-7; 7 for a poor initial extrinsic, about twice the time)",
     "refine_mi_weight": "refine: weight of the LiDAR intensity / image brightness mutual "
     "information at the coarsest stage (0: edges only, for a LiDAR without useful intensity)",
+    "refine_orientation_leak": "refine: share of each image edge's strength that attracts LiDAR "
+    "edges of the other orientation too (0-1; 0: vertical and horizontal edges matched apart, 1: "
+    "any orientation)",
     "refine_min_contrast": "refine: quality floor of the alignment contrast (optimum vs poses "
     "1 deg / 5 cm away, in cost standard deviations); a result below it is not published",
     "fuse": "fuse accepted estimates over time (SE(3) filter); publish the fused one",
@@ -75,6 +78,7 @@ class NodeConfig:
     refine_translation_std_m: float = 0.15
     refine_translation_starts: int = 1
     refine_mi_weight: float = 3.0
+    refine_orientation_leak: float = 0.5  # refine.features.ORIENTATION_LEAK (a test checks)
     refine_min_contrast: float = 1.4
     fuse: bool = True
     drift_nominal: str = "converged"
@@ -114,6 +118,10 @@ class NodeConfig:
             )
         if not (self.refine_mi_weight >= 0 and math.isfinite(self.refine_mi_weight)):
             errors.append(f"refine_mi_weight must be >= 0, got {self.refine_mi_weight}")
+        if not 0.0 <= self.refine_orientation_leak <= 1.0:
+            errors.append(
+                f"refine_orientation_leak must lie in [0, 1], got {self.refine_orientation_leak}"
+            )
         if not math.isfinite(self.refine_min_contrast):
             errors.append(f"refine_min_contrast must be finite, got {self.refine_min_contrast}")
         if not (self.tf_republish_hz >= 0 and math.isfinite(self.tf_republish_hz)):

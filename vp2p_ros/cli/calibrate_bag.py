@@ -38,6 +38,7 @@ from vp2p_ros.data.bag_frames import BagFrames, ground_truth
 from vp2p_ros.geometry import make_transform, retract_pose, rpy_to_matrix
 from vp2p_ros.refine import RefineConfig, RefineEstimator, prepare, refine
 from vp2p_ros.refine.align import alignment_score
+from vp2p_ros.refine.features import ORIENTATION_LEAK
 
 LOG = logging.getLogger("vp2p.calibrate_bag")
 
@@ -84,6 +85,13 @@ def _parse(argv=None) -> argparse.Namespace:
         "coarsest stage (0: edges only, for a LiDAR without useful intensity)",
     )
     g.add_argument(
+        "--orientation-leak",
+        type=float,
+        default=ORIENTATION_LEAK,
+        help="share of each image edge's strength that attracts LiDAR edges of the other "
+        "orientation too (0: vertical and horizontal edges matched apart; 1: any orientation)",
+    )
+    g.add_argument(
         "--min-contrast",
         type=float,
         default=RefineEstimator().min_contrast,
@@ -92,7 +100,10 @@ def _parse(argv=None) -> argparse.Namespace:
     )
     g.add_argument("--final-frames", type=int, default=10, help="frames of the final joint pass")
     g.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if not 0.0 <= args.orientation_leak <= 1.0:
+        p.error(f"--orientation-leak must lie in [0, 1], got {args.orientation_leak}")
+    return args
 
 
 def _initial(args, T_gt) -> np.ndarray:
@@ -131,7 +142,12 @@ def main(argv=None) -> int:
         mi_weight=args.mi_weight,
     )
     calib = CameraCalibrator(
-        RefineEstimator(cfg, window=args.window, min_contrast=args.min_contrast),
+        RefineEstimator(
+            cfg,
+            window=args.window,
+            min_contrast=args.min_contrast,
+            edge_options={"orientation_leak": args.orientation_leak},
+        ),
         T_init,
         QualityGate(),
         PoseFusion(),
@@ -182,7 +198,7 @@ def main(argv=None) -> int:
     final_cfg = RefineConfig(
         sigmas_px=(4.0, 2.0, 1.0), rotation_std_deg=1.0, translation_std_m=0.05, seed=1
     )
-    data = prepare(kept, final_cfg.sigmas_px)
+    data = prepare(kept, final_cfg.sigmas_px, orientation_leak=args.orientation_leak)
     joint = refine(data, start, final_cfg)
     final = (joint.T_cam_lidar, joint.covariance, "joint pass over the kept frames")
     if fused is not None and alignment_score(data, start) >= alignment_score(data, final[0]):

@@ -36,7 +36,7 @@ from vp2p_ros.refine.covariance import (
     resolution_floor,
     sandwich_covariance,
 )
-from vp2p_ros.refine.features import edge_attraction, lidar_edges
+from vp2p_ros.refine.features import ORIENTATION_LEAK, edge_attraction, lidar_edges
 from vp2p_ros.refine.mutual_info import intensity_cue
 
 __all__ = [
@@ -140,7 +140,7 @@ def prepare(
     frames: list[Frame],
     sigmas_px: tuple[float, ...],
     oriented: bool = True,
-    orientation_leak: float = 0.0,
+    orientation_leak: float = ORIENTATION_LEAK,
     **edge_options,
 ) -> list[FrameCost]:
     """Edge points and attraction maps of each frame (what does not depend on the pose);

@@ -24,7 +24,12 @@ import dataclasses
 
 import numpy as np
 
-__all__ = ["LidarEdges", "edge_attraction", "lidar_edges"]
+__all__ = ["ORIENTATION_LEAK", "LidarEdges", "edge_attraction", "lidar_edges"]
+
+# the refinement's default share of an image edge's strength in both orientation channels
+# (prepare(orientation_leak=...)), chosen with benchmarks.refine and benchmarks.drift_drive
+# (README, "Weight-free refinement, fusion and drift")
+ORIENTATION_LEAK = 0.5
 
 
 def edge_attraction(

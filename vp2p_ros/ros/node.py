@@ -280,7 +280,10 @@ def _estimator_factory(cfg: NodeConfig):
             mi_weight=cfg.refine_mi_weight,
         )
         return lambda: RefineEstimator(
-            rc, window=cfg.refine_window, min_contrast=cfg.refine_min_contrast
+            rc,
+            window=cfg.refine_window,
+            min_contrast=cfg.refine_min_contrast,
+            edge_options={"orientation_leak": cfg.refine_orientation_leak},
         )
     import torch
 
