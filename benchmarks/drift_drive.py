@@ -17,7 +17,7 @@ Run (this 2-core CPU: about 12 minutes per street)::
     python -m benchmarks.drift_drive --streets 4 5 --steps 5   # also 0.2 deg and 5 cm
     python -m benchmarks.drift_drive --beam-width 0.2   # beams as wide as their spacing
     python -m benchmarks.drift_drive --beam-width 0.2 --cull-margin 14   # the earlier cull
-    python -m benchmarks.drift_drive --beam-width 0.2 --orientation-leak 0.5   # another cost
+    python -m benchmarks.drift_drive --beam-width 0.2 --orientation-leak 0   # the pure split
 """
 
 from __future__ import annotations

@@ -141,12 +141,10 @@ def main(argv=None) -> int:
         translation_starts=args.translation_starts,
         mi_weight=args.mi_weight,
     )
+    edge_options = {"orientation_leak": args.orientation_leak}  # per frame and in the joint pass
     calib = CameraCalibrator(
         RefineEstimator(
-            cfg,
-            window=args.window,
-            min_contrast=args.min_contrast,
-            edge_options={"orientation_leak": args.orientation_leak},
+            cfg, window=args.window, min_contrast=args.min_contrast, edge_options=edge_options
         ),
         T_init,
         QualityGate(),
@@ -198,7 +196,7 @@ def main(argv=None) -> int:
     final_cfg = RefineConfig(
         sigmas_px=(4.0, 2.0, 1.0), rotation_std_deg=1.0, translation_std_m=0.05, seed=1
     )
-    data = prepare(kept, final_cfg.sigmas_px, orientation_leak=args.orientation_leak)
+    data = prepare(kept, final_cfg.sigmas_px, **edge_options)
     joint = refine(data, start, final_cfg)
     final = (joint.T_cam_lidar, joint.covariance, "joint pass over the kept frames")
     if fused is not None and alignment_score(data, start) >= alignment_score(data, final[0]):
