@@ -46,6 +46,8 @@ VARIANTS = {
     "max_increment 10, own weight 1": _with(max_increment=10.0, own_covariance_weight=1.0),
     "learn_frames 50": _with(learn_frames=50),
     "threshold 80": _with(threshold=80.0),
+    "estimate_window 3": _with(estimate_window=3),
+    "estimate_window 3, threshold 30": _with(estimate_window=3, threshold=30.0),
 }
 
 

@@ -6,6 +6,7 @@ from vp2p_ros.calib.fusion import (
     DriftDetector,
     FusionConfig,
     PoseFusion,
+    effective_dof,
     level_shift,
 )
 from vp2p_ros.calib.pipeline import STATES
@@ -225,3 +226,23 @@ def test_a_provisional_nominal_is_recentred_a_given_one_is_tested(rng):
         assert ("drift_confirmed" in states) == alarm
     e = pose_difference(d.T_nominal, off)  # the given nominal stays where it was
     assert np.allclose(e, 0)
+
+
+def test_estimate_window_widens_the_scatter_learned_from_overlapping_windows(rng):
+    """Means of overlapping windows of 3 frames: 29 degrees of freedom count as about 13.7, and
+    detectors told so (``estimate_window`` 3) are suspected less often on a null sequence."""
+    assert effective_dof(29, 1) == 29
+    np.testing.assert_allclose(effective_dof(29, 3), 29 / (1 + 2 * (4 + 1) / 9))
+    std = np.r_[[0.02] * 3, [np.radians(0.16)] * 3]
+    x = rng.normal(size=(100, 132, 6)) * std
+    windows = (x[:, :-2] + x[:, 1:-1] + x[:, 2:]) / 3
+    suspected = {}
+    for w in (1, 3):
+        count = 0
+        for run in windows:
+            d = DriftDetector(DriftConfig(estimate_window=w))
+            d.set_nominal(T_TRUE)
+            states = [d.update(retract_pose(T_TRUE, e), C_FRAME) for e in run]
+            count += sum(s != "nominal" for s in states)
+        suspected[w] = count
+    assert suspected[3] < 0.6 * suspected[1], suspected

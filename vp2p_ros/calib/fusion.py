@@ -144,6 +144,12 @@ class DriftConfig:
             quantile of the largest T^2 over 30 estimates of windows of 3 frames (the node's
             default; 59 for independent estimates; ``python -m benchmarks.drift_detector
             --shift-null``). inf: no check.
+        estimate_window: frames each estimate is computed from, consecutive estimates sharing
+            all but one (the node's refinement window). Such estimates are correlated, so the
+            learned scatter rests on fewer independent samples than estimates; with w > 1 the
+            scatter's small-sample widening uses the effective degrees of freedom of a sample
+            covariance of that moving average, ``dof / (1 + 2 sum_k rho_k^2)`` with
+            ``rho_k = (w - k) / w``. 1: independent estimates (the default, as before).
     """
 
     allowance: float = 9.0
@@ -155,6 +161,14 @@ class DriftConfig:
     own_covariance_weight: float = 0.0
     shift_threshold: float = 300.0
     shift_min_segment: int = 4
+    estimate_window: int = 1
+
+
+def effective_dof(dof: int, window: int) -> float:
+    """Degrees of freedom of a sample covariance over ``dof`` moving averages of ``window``
+    consecutive independent errors (one new error per estimate): ``dof`` for ``window`` 1."""
+    w = max(int(window), 1)
+    return dof / (1.0 + 2.0 * sum(((w - k) / w) ** 2 for k in range(1, w)))
 
 
 def about_side_means(e: np.ndarray, k: int) -> np.ndarray:
@@ -243,8 +257,10 @@ class DriftDetector:
         a = self.config.shrinkage
         S = (1 - a) * S + a * np.diag(np.diag(S))
         # a covariance estimated with dof degrees of freedom makes e^T S^-1 e larger than
-        # chi2(6) on average by dof / (dof - p - 1) (Hotelling); widen S by it so 6 stays the mean
-        S = S * dof / max(dof - p - 1, 1)
+        # chi2(6) on average by dof / (dof - p - 1) (Hotelling; dof: the effective ones of
+        # correlated estimates); widen S by it so 6 stays the mean
+        n_eff = effective_dof(dof, self.config.estimate_window)
+        S = S * n_eff / max(n_eff - p - 1, 1.0)
         self.scatter = S + np.diag(np.square(self.config.floor_std))
         if self.recenter:
             self.T_nominal = retract_pose(self.T_nominal, E[:k].mean(axis=0))
