@@ -53,6 +53,12 @@ def test_fusion_floor_and_restart_after_repeated_rejections(rng):
     np.testing.assert_allclose(f.T, moved)
 
 
+def means_of_windows_of_3(x):
+    """Along axis 1 of ``x`` (runs, frames, 6): the means of each 3 consecutive frames (the
+    node's estimates: windows of 3 sharing 2 frames with the next)."""
+    return (x[:, :-2] + x[:, 1:-1] + x[:, 2:]) / 3
+
+
 def run_drift(rng, step, frames=90, at=60, back=None, recenter=False, **config):
     d = DriftDetector(DriftConfig(**config))
     d.set_nominal(T_TRUE, recenter=recenter)
@@ -107,7 +113,7 @@ def test_level_shift_finds_the_split_and_not_one_in_noise(rng):
     # means of overlapping windows of 3 frames (the node's estimates) are correlated, which
     # inflates T^2 about fourfold; the default threshold allows for it
     x = rng.normal(size=(200, 32, 6))
-    windows = (x[:, :-2] + x[:, 1:-1] + x[:, 2:]) / 3
+    windows = means_of_windows_of_3(x)
     t2 = np.array([level_shift(w, 4)[1] for w in windows])
     assert np.median(t2) > 3 * np.median([level_shift(w, 4)[1] for w in x[:, :30]])
     assert np.mean(t2 > DriftConfig().shift_threshold) < 0.02
@@ -235,7 +241,7 @@ def test_estimate_window_widens_the_scatter_learned_from_overlapping_windows(rng
     np.testing.assert_allclose(effective_dof(29, 3), 29 / (1 + 2 * (4 + 1) / 9))
     std = np.r_[[0.02] * 3, [np.radians(0.16)] * 3]
     x = rng.normal(size=(100, 132, 6)) * std
-    windows = (x[:, :-2] + x[:, 1:-1] + x[:, 2:]) / 3
+    windows = means_of_windows_of_3(x)
     suspected = {}
     for w in (1, 3):
         count = 0
