@@ -3,8 +3,9 @@
 The node's pipeline does not feed its drift state back into the estimates, so what a replay fed
 its detector (``benchmarks.drift_replay`` saves it next to each picture: ``<picture>_<k>.npz``)
 can be fed again to detectors with other settings, in seconds instead of a replay's minutes.
-The baseline in the same run is the node's default ``DriftConfig``; its states must reproduce
-the recorded ones, which this script checks.
+Each recording is first replayed with the detector settings it was recorded with (saved in the
+npz), whose states must reproduce the recorded ones, which this script checks; the table's
+baseline in the same run is the node's default (``DriftConfig`` told the refinement window).
 
 Run (after ``python -m benchmarks.drift_drive`` or ``python -m benchmarks.refine``)::
 
@@ -21,21 +22,36 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks.drift_replay import alarms
+from vp2p_ros.calib import NodeConfig
 from vp2p_ros.calib.fusion import DriftConfig, DriftDetector, level_shift
 from vp2p_ros.calib.pipeline import STATES
 
+# the node's detector with its default parameters (refinement window estimates)
+NODE_DEFAULT = DriftConfig(
+    threshold=NodeConfig().drift_threshold, estimate_window=NodeConfig().refine_window
+)
+
 
 def _with(**kw) -> DriftConfig:
-    return dataclasses.replace(DriftConfig(), **kw)
+    return dataclasses.replace(NODE_DEFAULT, **kw)
+
+
+def recorded_config(log) -> DriftConfig:
+    """The settings the replay's detector ran with (older recordings: ``DriftConfig()``)."""
+    if "drift_config" not in log:
+        return DriftConfig()
+    fields = json.loads(str(log["drift_config"]))
+    return DriftConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
 
 
 VARIANTS = {
-    "default (baseline)": DriftConfig(),
+    "node default (baseline)": NODE_DEFAULT,
     "no level-shift check in learning": _with(shift_threshold=float("inf")),
     "level-shift threshold 60": _with(shift_threshold=60.0),
     "max_increment 20": _with(max_increment=20.0),
@@ -46,8 +62,8 @@ VARIANTS = {
     "max_increment 10, own weight 1": _with(max_increment=10.0, own_covariance_weight=1.0),
     "learn_frames 50": _with(learn_frames=50),
     "threshold 80": _with(threshold=80.0),
-    "estimate_window 3": _with(estimate_window=3),
-    "estimate_window 3, threshold 30": _with(estimate_window=3, threshold=30.0),
+    "threshold 30": _with(threshold=30.0),
+    "estimate_window 1 (independent)": _with(estimate_window=1),
 }
 
 
@@ -84,10 +100,10 @@ def alarm_frames(states) -> list:
     return [s if s in drift else None for s in states]
 
 
-def learning(log, config: DriftConfig = DriftConfig()) -> str:
-    """When the detector's nominal was set and its scatter learned, and the scatter's per-axis
-    1-sigma."""
-    for frame, detector in _fed(log, config):
+def learning(log) -> str:
+    """When the recorded detector's nominal was set and its scatter learned, and the scatter's
+    per-axis 1-sigma."""
+    for frame, detector in _fed(log, recorded_config(log)):
         if detector.scatter is not None:
             sd = np.sqrt(np.diag(detector.scatter))
             return (
@@ -143,11 +159,11 @@ def main(argv=None) -> None:
     if not args.logs:
         ap.error("give the npz logs, or --shift-null")
     logs = [(p, dict(np.load(p))) for p in sorted(args.logs)]
-    for path, log in logs:  # the baseline reproduces what the replay recorded
-        mine = replay_detector(log, DriftConfig())
+    for path, log in logs:  # the recorded settings reproduce what the replay recorded
+        mine = replay_detector(log, recorded_config(log))
         if alarm_frames(mine) != alarm_frames(log["states"]):
-            raise SystemExit(f"{path}: the default detector does not reproduce the recording")
-    print(f"{len(logs)} recorded replays; the default detector reproduces every one")
+            raise SystemExit(f"{path}: its recorded detector settings do not reproduce it")
+    print(f"{len(logs)} recorded replays; each one's recorded detector settings reproduce it")
     for path, log in logs:
         print(f"  {path.name} ({log['name']}): {learning(log)}")
     steps = list(dict.fromkeys(str(log["name"]) for _, log in logs if np.any(log["step"])))

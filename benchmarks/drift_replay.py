@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import itertools
+import json
 import threading
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from tqdm import tqdm
 
 from benchmarks.common import CHI2_6_95, errors, rank_correlation
 from vp2p_ros.calib import CameraCalibrator, QualityGate
+from vp2p_ros.calib.estimate import estimate_window
 from vp2p_ros.calib.fusion import DriftConfig, DriftDetector, PoseFusion
 from vp2p_ros.calib.pipeline import STATES
 from vp2p_ros.geometry import inverse_transform, retract_pose, se3_exp
@@ -61,14 +63,13 @@ class RecordingDriftDetector(DriftDetector):
 def node_pipeline(T_start: np.ndarray, estimator_options: dict | None = None) -> CameraCalibrator:
     """The node's per-camera pipeline with its default parameters: refinement on a window of 3
     frames (other :class:`RefineEstimator` settings from ``estimator_options``), quality gate,
-    fusion, drift detection against the first converged fusion."""
-    return CameraCalibrator(
-        RefineEstimator(**{"config": RefineConfig(), "window": 3, **(estimator_options or {})}),
-        T_start,
-        QualityGate(),
-        PoseFusion(),
-        RecordingDriftDetector(),
+    fusion, drift detection against the first converged fusion (told the estimates' window, as
+    the node does)."""
+    estimator = RefineEstimator(
+        **{"config": RefineConfig(), "window": 3, **(estimator_options or {})}
     )
+    drift = RecordingDriftDetector(DriftConfig(estimate_window=estimate_window(estimator)))
+    return CameraCalibrator(estimator, T_start, QualityGate(), PoseFusion(), drift)
 
 
 def looped_with_step(frames, n, at):
@@ -206,6 +207,7 @@ def save_log(path: Path, name: str, step, at: int, calib: CameraCalibrator, trac
         update_frame=np.array([e[1] for e in updates], int),
         update_T=np.array([e[2] for e in updates]).reshape(-1, 4, 4),
         update_C=np.array([e[3] for e in updates]).reshape(-1, 6, 6),
+        drift_config=json.dumps(dataclasses.asdict(calib.drift.config)),
     )
 
 

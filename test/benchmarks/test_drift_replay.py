@@ -49,6 +49,15 @@ def test_a_branch_is_independent_and_usable():
         pass
 
 
+def test_node_pipeline_detector_is_the_offline_baseline():
+    """benchmarks.drift_detector's baseline is the detector the node's pipeline runs: told the
+    refinement window of 3, the node's threshold."""
+    from benchmarks.drift_detector import NODE_DEFAULT
+
+    config = node_pipeline(RIG.T_cam_lidar).drift.config
+    assert config == NODE_DEFAULT and config.estimate_window == 3
+
+
 def test_alarms_are_counted_before_and_after_the_step():
     S, C, K = STATES["drift_suspected"], STATES["drift_confirmed"], STATES["converged"]
     states = [K, S, C, K, K, S, S, C, C]  # a false confirmation at 2, the step at 4
@@ -70,9 +79,10 @@ def test_optical_axis_errors_are_against_each_frames_extrinsic():
 
 
 def test_a_recorded_replay_is_reproduced_offline(tmp_path):
-    """What a replay fed its recording detector, saved and fed again to a default detector
-    (benchmarks.drift_detector), gives the same alarms frame by frame; other settings differ."""
-    from benchmarks.drift_detector import alarm_frames, replay_detector
+    """What a replay fed its recording detector, saved with its settings and fed again to a
+    detector with those (benchmarks.drift_detector), gives the same alarms frame by frame; other
+    settings differ."""
+    from benchmarks.drift_detector import alarm_frames, recorded_config, replay_detector
     from benchmarks.drift_replay import RecordingDriftDetector, replay, save_log
     from vp2p_ros.calib import CameraCalibrator, Estimate, QualityGate
     from vp2p_ros.calib.fusion import DriftConfig, PoseFusion
@@ -96,13 +106,15 @@ def test_a_recorded_replay_is_reproduced_offline(tmp_path):
         def estimate(self, frame, prior):
             return Estimate("ok", poses[frame], C.copy(), 500, 400, self.name)
 
-    calib = CameraCalibrator(Scripted(), T, QualityGate(), PoseFusion(), RecordingDriftDetector())
+    recording = RecordingDriftDetector(DriftConfig(estimate_window=3, floor_std=(1e-3,) * 6))
+    calib = CameraCalibrator(Scripted(), T, QualityGate(), PoseFusion(), recording)
     trace = Trace()
     replay(calib, range(70), trace, "scripted")
     confirmed = STATES["drift_confirmed"]
     assert confirmed in trace.states[50:]
     save_log(tmp_path / "r.npz", "1 deg (yaw)", step, 50, calib, trace)
     log = dict(np.load(tmp_path / "r.npz"))
-    assert alarm_frames(replay_detector(log, DriftConfig())) == alarm_frames(trace.states)
+    assert recorded_config(log) == recording.config
+    assert alarm_frames(replay_detector(log, recording.config)) == alarm_frames(trace.states)
     assert STATES["drift_confirmed"] in alarm_frames(trace.states)
     assert confirmed not in replay_detector(log, DriftConfig(threshold=1e9))

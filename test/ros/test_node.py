@@ -245,6 +245,27 @@ def test_an_estimate_finishing_after_shutdown_is_dropped_quietly():
             c.overlay_worker.stop()
 
 
+@pytest.mark.parametrize("estimator, window", [(None, 4), (FakeEstimator(), 1)])
+def test_drift_detector_is_told_the_estimates_window(estimator, window):
+    """Refinement over a window of frames makes consecutive estimates share frames: the node's
+    drift detector learns its scatter with that window; a single-frame estimator's is 1."""
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx)
+    params = single_frame(
+        estimator="refine", refine_window=4, drift_nominal="converged", drift_threshold=30.0
+    )
+    node = CalibrationNode(estimator=estimator, context=ctx, parameter_overrides=params)
+    try:
+        config = node.cameras[0].calib.drift.config
+        assert (config.estimate_window, config.threshold) == (window, 30.0)
+    finally:
+        for c in node.cameras:
+            c.worker.stop()
+            c.overlay_worker.stop()
+        node.destroy_node()
+        rclpy.shutdown(context=ctx)
+
+
 def test_refine_parameters_reach_the_estimator():
     from vp2p_ros.calib import NodeConfig
     from vp2p_ros.ros.node import _estimator_factory
@@ -260,7 +281,7 @@ def test_refine_parameters_reach_the_estimator():
         refine_min_contrast=1.6,
     )
     est = _estimator_factory(cfg)()
-    assert est.frames.maxlen == 4
+    assert est.frames.maxlen == est.window == 4
     rc = est.config
     assert (rc.rotation_std_deg, rc.translation_std_m, rc.translation_starts) == (5.0, 0.25, 7)
     assert rc.mi_weight == 0.0

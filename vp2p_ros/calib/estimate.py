@@ -14,7 +14,14 @@ import numpy as np
 
 from vp2p_ros.data import Frame
 
-__all__ = ["DIRECTIONS", "Estimate", "Estimator", "QualityGate", "published_pose"]
+__all__ = [
+    "DIRECTIONS",
+    "Estimate",
+    "Estimator",
+    "QualityGate",
+    "estimate_window",
+    "published_pose",
+]
 
 
 @dataclasses.dataclass
@@ -49,6 +56,13 @@ class Estimator(Protocol):
     name: str
 
     def estimate(self, frame: Frame, prior: np.ndarray) -> Estimate: ...
+
+
+def estimate_window(estimator) -> int:
+    """Frames each of ``estimator``'s estimates is computed from, consecutive estimates sharing
+    all but one: its ``window`` attribute (an estimator over a sliding window of frames says so
+    with one), else 1."""
+    return max(int(getattr(estimator, "window", 1)), 1)
 
 
 @dataclasses.dataclass(frozen=True)

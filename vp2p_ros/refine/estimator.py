@@ -49,6 +49,11 @@ class RefineEstimator:
         self.frames: collections.deque = collections.deque(maxlen=window)
         self.calls = 0
 
+    @property
+    def window(self) -> int:
+        """Frames each estimate is aligned on (the newest ones)."""
+        return self.frames.maxlen
+
     def estimate(self, frame: Frame, prior: np.ndarray) -> Estimate:
         t0 = time.perf_counter()
         self.frames.append(prepare([frame], self.config.sigmas_px, **self.edge_options)[0])

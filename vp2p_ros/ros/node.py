@@ -28,6 +28,7 @@ from vp2p_ros.calib import (
     QualityGate,
     published_pose,
 )
+from vp2p_ros.calib.estimate import estimate_window
 from vp2p_ros.calib.frames import frame_from_messages, stamp_ns
 from vp2p_ros.calib.fusion import DriftConfig, DriftDetector, PoseFusion
 from vp2p_ros.calib.node_config import DESCRIPTIONS
@@ -48,7 +49,11 @@ class _Camera:
         gate = QualityGate(cfg.min_inliers, cfg.max_rotation_std_deg, cfg.max_translation_std_m)
         drift = None
         if cfg.drift_nominal != "off":
-            drift = DriftDetector(DriftConfig(threshold=cfg.drift_threshold))
+            # a window estimator's estimates share frames: the scatter learning allows for it
+            window = estimate_window(estimator)
+            drift = DriftDetector(
+                DriftConfig(threshold=cfg.drift_threshold, estimate_window=window)
+            )
         self.calib = CameraCalibrator(
             estimator,
             cfg.T_cam_lidar_initial,
