@@ -29,9 +29,9 @@ import numpy as np
 from tqdm import tqdm
 
 from vp2p_ros.calib import CameraCalibrator, QualityGate
-from vp2p_ros.calib.estimate import Estimate
+from vp2p_ros.calib.estimate import Estimate, estimate_window
 from vp2p_ros.calib.export import read_calibration_yaml
-from vp2p_ros.calib.fusion import DriftDetector, PoseFusion
+from vp2p_ros.calib.fusion import DriftConfig, DriftDetector, PoseFusion
 from vp2p_ros.cli.calibration_report import write_outputs
 from vp2p_ros.data.bag import topic_counts
 from vp2p_ros.data.bag_frames import BagFrames, ground_truth
@@ -142,15 +142,11 @@ def main(argv=None) -> int:
         mi_weight=args.mi_weight,
     )
     edge_options = {"orientation_leak": args.orientation_leak}  # per frame and in the joint pass
-    calib = CameraCalibrator(
-        RefineEstimator(
-            cfg, window=args.window, min_contrast=args.min_contrast, edge_options=edge_options
-        ),
-        T_init,
-        QualityGate(),
-        PoseFusion(),
-        DriftDetector(),
+    estimator = RefineEstimator(
+        cfg, window=args.window, min_contrast=args.min_contrast, edge_options=edge_options
     )
+    drift = DriftDetector(DriftConfig(estimate_window=estimate_window(estimator)))
+    calib = CameraCalibrator(estimator, T_init, QualityGate(), PoseFusion(), drift)
     frames = BagFrames(args.bag, f"{args.camera}/image", f"{args.camera}/camera_info", args.lidar)
     total = topic_counts(args.bag).get(f"{args.camera}/image", 0)
     if args.max_frames:
