@@ -3,10 +3,11 @@ import pytest
 import torch
 
 from test.camera.test_models import MODELS, K, points
-from vp2p_ros.camera import CameraModel, CameraTensors, project_points
+from vp2p_ros.camera import CameraModel, CameraTensors, grid_coordinates, project_points
 
 CAMERAS = {
     "pinhole": CameraModel(1280, 720, K, []),
+    "skewed pinhole": CameraModel(1280, 720, K + [[0, 3.0, 0], [0, 0, 0], [0, 0, 0]], []),
     **{m: CameraModel(1280, 720, K, d, m) for m, d in MODELS.items()},
 }
 
@@ -36,6 +37,17 @@ class TestProjectPoints:
         uv, J, valid = project_points(P, cam)
         assert uv.shape == (2, 3, 4, 2) and J.shape == (2, 3, 4, 2, 3) and valid.shape == (2, 3, 4)
         assert uv.dtype == torch.float32
+
+    def test_grid_coordinates_normalise_the_same_pixels(self, name, rng):
+        cam = CameraTensors.from_model(CAMERAS[name])
+        P = torch.from_numpy(points(rng, 30)).reshape(3, 10, 3)
+        P[0, 0] = torch.tensor([0.5, 0.2, -3.0], dtype=torch.float64)  # behind: clamped alike
+        uv, _, _ = project_points(P, cam, jacobian=False)
+        size = (2 * 1280 + 2, 720)  # any grid width: here an oriented map's
+        grid, z = grid_coordinates(P, cam, size)
+        expected = 2 * uv / torch.tensor([size[0] - 1.0, size[1] - 1.0]) - 1
+        torch.testing.assert_close(grid, expected, rtol=1e-9, atol=1e-9)
+        torch.testing.assert_close(z, P[..., 2])
 
     def test_behind_camera_is_finite_and_invalid(self, name):
         cam = CameraTensors.from_model(CAMERAS[name])

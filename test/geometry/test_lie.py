@@ -23,6 +23,7 @@ from vp2p_ros.geometry import (
     so3_log,
     transform_distance,
     transform_points,
+    transform_points_batch,
 )
 
 
@@ -160,6 +161,14 @@ class TestTransforms:
         np.testing.assert_allclose(
             transform_points(T, np.array([[1.0, 0, 0]])), [[1, 1, 0]], atol=1e-15
         )
+
+    def test_transform_points_batch_is_transform_points_per_pose(self, rng):
+        T = torch.from_numpy(se3_exp(rng.normal(size=(5, 6))))
+        p = torch.from_numpy(rng.normal(size=(7, 3)))
+        out = transform_points_batch(T, p)
+        assert out.shape == (5, 7, 3)
+        for k in range(5):
+            torch.testing.assert_close(out[k], transform_points(T[k], p), rtol=0, atol=1e-12)
 
     def test_rpy_ros_convention(self, rng):
         rpy = rng.uniform(-1.5, 1.5, size=(50, 3))

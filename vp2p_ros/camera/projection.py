@@ -16,7 +16,7 @@ import torch
 
 from vp2p_ros.camera.models import CameraModel
 
-__all__ = ["CameraTensors", "project_components", "project_points"]
+__all__ = ["CameraTensors", "grid_coordinates", "project_components", "project_points"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,6 +116,31 @@ def project_components(
     a, b, _ = _normalised(x, y, z, min_depth)
     xd, yd, _ = _distort(a, b, cam, False)
     return _to_pixels(xd, yd, cam.K)
+
+
+def grid_coordinates(
+    points_cam: torch.Tensor, cam: CameraTensors, size: tuple[int, int], *, min_depth: float = 0.1
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``grid_sample`` coordinates (``align_corners=True``) of camera-frame points (..., 3) in an
+    image ``size = (W, H)`` pixels wide and high, (..., 2), and the points' depths (...).
+
+    The leanest path for costs sampled at many poses: both coordinates divided at once, the
+    intrinsics and the grid's normalisation folded into one multiply-add; the same pixels as
+    :func:`project_components` (depths clamped alike) up to float rounding.
+    """
+    z = points_cam[..., 2]
+    ab = points_cam[..., :2] / z.clamp_min(min_depth).unsqueeze(-1)
+    if cam.model != "pinhole":
+        xd, yd, _ = _distort(ab[..., 0], ab[..., 1], cam, False)
+        ab = torch.stack([xd, yd], -1)
+    W, H = size
+    K = cam.K
+    scale = torch.stack([2 * K[0, 0] / (W - 1), 2 * K[1, 1] / (H - 1)])
+    offset = torch.stack([2 * K[0, 2] / (W - 1) - 1, 2 * K[1, 2] / (H - 1) - 1])
+    grid = torch.addcmul(offset, ab, scale)
+    if bool(K[0, 1] != 0):
+        grid[..., 0] += (2 * K[0, 1] / (W - 1)) * ab[..., 1]
+    return grid, z
 
 
 def _normalised(x, y, z, min_depth):

@@ -17,6 +17,7 @@ from vp2p_ros.geometry.lie import (
     so3_log,
     transform_distance,
     transform_points,
+    transform_points_batch,
 )
 from vp2p_ros.geometry.perturbation import (
     covariance_of_composition,
@@ -46,4 +47,5 @@ __all__ = [
     "so3_log",
     "transform_distance",
     "transform_points",
+    "transform_points_batch",
 ]

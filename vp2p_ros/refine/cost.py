@@ -13,8 +13,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from vp2p_ros.camera.projection import CameraTensors, project_components
-from vp2p_ros.geometry import retract_pose
+from vp2p_ros.camera.projection import CameraTensors, grid_coordinates
+from vp2p_ros.geometry import retract_pose, transform_points_batch
 from vp2p_ros.refine.mutual_info import IntensityCue, mutual_information
 
 __all__ = ["FrameCost", "cem", "point_scores", "score_poses"]
@@ -59,20 +59,18 @@ def point_scores(
     T = retract_pose(T_prior, deltas)  # (B, 4, 4)
     parts, weight_sum = [], 0.0
     for d in data:
-        pts, w = d.points, d.weights
-        pc = torch.einsum("bij,nj->bni", T[:, :3, :3], pts) + T[:, None, :3, 3]  # (B, M, 3)
-        x, y, z = pc.unbind(-1)
-        u, v = project_components(x, y, z, d.camera)
         W, H = d.size
-        seen = z > 0.5
         width = d.maps[stage].shape[-1]
+        grid, z = grid_coordinates(transform_points_batch(T, d.points), d.camera, (width, H))
+        seen = z > 0.5
         if width > W:  # oriented: horizontal edges read the right half (see ``FrameCost.maps``)
-            seen &= (u > -1) & (u < W)  # beyond, zero padding = the gap between the halves
-            u = u + (W + 2) * d.horizontal
-        grid = torch.stack([2 * u / (width - 1) - 1, 2 * v / (H - 1) - 1], -1)[None]
-        a = F.grid_sample(d.maps[stage], grid, align_corners=True, padding_mode="zeros")[0, 0]
-        parts.append(a * seen * w)
-        weight_sum += float(w.sum())
+            gx = grid[..., 0]  # pixel u at 2 u / (width - 1) - 1
+            # u in (-1, W): beyond, zero padding = the gap between the halves
+            seen &= (gx > -1 - 2 / (width - 1)) & (gx < 2 * W / (width - 1) - 1)
+            gx += (2 * (W + 2) / (width - 1)) * d.horizontal  # u + W + 2
+        a = F.grid_sample(d.maps[stage], grid[None], align_corners=True, padding_mode="zeros")
+        parts.append(a[0, 0] * seen * d.weights)
+        weight_sum += float(d.weights.sum())
     return torch.cat(parts, -1) / max(weight_sum, 1e-9)
 
 

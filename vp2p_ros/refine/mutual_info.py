@@ -25,8 +25,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from vp2p_ros.camera.projection import CameraTensors, project_components
-from vp2p_ros.geometry import retract_pose
+from vp2p_ros.camera.projection import CameraTensors, grid_coordinates
+from vp2p_ros.geometry import retract_pose, transform_points_batch
 
 __all__ = ["IntensityCue", "intensity_cue", "mutual_information"]
 
@@ -99,13 +99,9 @@ def mutual_information(cues: list[IntensityCue], T_prior, deltas: torch.Tensor) 
     B = len(deltas)
     joint = torch.zeros(B * BINS * BINS)
     for c in cues:
-        pc = torch.einsum("bij,nj->bni", T[:, :3, :3], c.points) + T[:, None, :3, 3]
-        x, y, z = pc.unbind(-1)
-        u, v = project_components(x, y, z, c.camera)
-        W, H = c.size
-        seen = (z > 0.5) & (u >= 0) & (u <= W - 1) & (v >= 0) & (v <= H - 1)
-        grid = torch.stack([2 * u / (W - 1) - 1, 2 * v / (H - 1) - 1], -1)[None]
-        level = F.grid_sample(c.brightness, grid, align_corners=True)[0, 0]
+        grid, z = grid_coordinates(transform_points_batch(T, c.points), c.camera, c.size)
+        seen = (z > 0.5) & (grid.abs() <= 1).all(-1)  # in the image (pixel centres 0..W-1)
+        level = F.grid_sample(c.brightness, grid[None], align_corners=True)[0, 0]
         cell = (torch.arange(B)[:, None] * BINS + c.bins) * BINS + (level + 0.5).long()
         joint += torch.bincount(
             cell.clamp(0, B * BINS * BINS - 1).reshape(-1),
