@@ -28,7 +28,8 @@ DESCRIPTIONS = {
     "initial_rpy": "initial T_cam_lidar rotation, ROS roll-pitch-yaw (rad)",
     "estimator": "auto (vp2p with a checkpoint, else refine) | vp2p | refine | none",
     "checkpoint": "VP2P weights (.pth or .safetensors); empty: no learned estimator",
-    "refine_window": "refine: frames aligned jointly (the newest)",
+    "refine_window": "refine: frames aligned jointly (the newest); the drift detector allows for "
+    "the frames consecutive estimates share",
     "refine_rotation_std_deg": "refine: search spread around the prior, rotation (deg)",
     "refine_translation_std_m": "refine: search spread around the prior, translation (m)",
     "refine_translation_starts": "refine: coarsest-stage searches from the prior and +-1 "
