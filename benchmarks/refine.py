@@ -51,6 +51,7 @@ from benchmarks.common import (
     rank_correlation,
 )
 from benchmarks.drift_replay import drift, looped_with_step
+from vp2p_ros.calib.estimate import QualityGate
 from vp2p_ros.data import load_bundled_frames
 from vp2p_ros.data.kitti import load_kitti_object
 from vp2p_ros.data.pjlab import load_pjlab
@@ -149,10 +150,23 @@ def joint(frames, n, rng, options, maps):
     return rows
 
 
+def gate_curve(sd_t, accepted, ok, gates_m):
+    """Per translation 1-sigma gate (m): how many estimates the gate (on top of ``accepted``,
+    the contrast gate) lets through, the share of them within the target, and how many
+    estimates within the target it refuses -> [(gate, passed, share within, good refused)]."""
+    out = []
+    for g in gates_m:
+        passed = accepted & (sd_t <= g)
+        share = float(ok[passed].mean()) if passed.any() else float("nan")
+        out.append((g, int(passed.sum()), share, int((ok & ~passed).sum())))
+    return out
+
+
 def quality(rows, ok, nees):
     """How the quality numbers track the error: the contrast (higher is better) and the
-    covariance's largest translation 1-sigma, each ranked against the translation error, and
-    what the node's contrast gate lets through."""
+    covariance's largest translation 1-sigma, each ranked against the translation error, what
+    the node's contrast gate lets through, and what a translation 1-sigma gate on top of it
+    lets through (:func:`gate_curve`: choosing ``max_translation_std_m``)."""
     c = np.array([r["contrast"] for r in rows])
     sd, tr = np.array([r["sd_t"] for r in rows]), np.array([r["tr"] for r in rows])
     print(
@@ -169,6 +183,16 @@ def quality(rows, ok, nees):
         f"{100 * np.mean(nees[acc] < CHI2_6_95) if acc.any() else 0:.0f} % inside the "
         "95 % ellipsoid"
     )
+    default_gate = QualityGate().max_translation_std_m
+    print(
+        "the covariance gate on top (largest translation 1-sigma, max_translation_std_m; the "
+        f"node's default {100 * default_gate:g} cm):"
+    )
+    for g, n, share, refused in gate_curve(sd, acc, ok, (0.04, 0.05, 0.06, 0.08, default_gate)):
+        print(
+            f"  1-sigma <= {100 * g:4.1f} cm: {n:2d} of {len(c)} pass, {100 * share:3.0f} % of "
+            f"them within 2 deg / 5 cm; {refused} within refused"
+        )
 
 
 def histograms(single, five, out):
